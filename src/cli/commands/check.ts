@@ -1,0 +1,111 @@
+/**
+ * `vigil check [--json] [--root DIR] [--platform windows|macos|linux] [--pack FILE ...] [--no-builtin]`
+ *
+ * One scan, for people and for RMM scripts. Exit codes: 0 ok, 1 attention, 2 compromised,
+ * 3 could not complete (64 for a bad command line or an unreadable pack).
+ */
+import { parseArgs } from 'node:util';
+import * as path from 'node:path';
+import { EXIT, UsageError, type CliIo } from '../io.js';
+import { builtinPacks, loadPackFile, mergePacks, PackError, type LoadedPack } from '../../core/pack/load.js';
+import { openTarget } from '../../core/inventory/scan-target.js';
+import { runScan } from '../../core/scan.js';
+import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
+import { PlatformSchema, type ScanReport, type Severity } from '../../shared/scan.js';
+
+const HELP = `usage: vigil check [options]
+
+Scans this PC (or a mounted image / folder with --root) for the software and traces named
+by the incident packs, and prints the verdict.
+
+options:
+  --json                 print one JSON document (host, packs, installs, findings, verdict)
+  --root DIR             scan the file system under DIR instead of this PC (offline image)
+  --platform NAME        layout of --root: windows, macos or linux (default: detected)
+  --pack FILE            also use this incident pack (repeatable)
+  --no-builtin           use only the packs named with --pack
+  -h, --help             show this help
+
+exit codes: 0 nothing found, 1 action recommended, 2 compromise indicators,
+            3 the check could not complete, 64 bad usage or unreadable pack
+`;
+
+const MARK: Record<Severity, string> = { compromised: 'RED  ', attention: 'AMBER', unknown: 'GREY ', info: 'info ' };
+
+export function formatHuman(report: ScanReport): string {
+  const lines: string[] = [];
+  const where = report.target.live ? report.host.hostname : `${report.target.root} (${report.target.platform} layout)`;
+  lines.push(`Vigil ${report.agentVersion} checked ${where} with ${report.packs.map((p) => `${p.title} (v${p.version})`).join(', ') || 'no packs'}.`);
+  if (report.installs.length === 0) lines.push('No installed copy of the packs\' applications was found.');
+  for (const i of report.installs) {
+    lines.push(`found  ${i.applicationName} ${i.version ?? '(version unreadable)'}${i.user ? ` for ${i.user}` : ''} at ${i.location}`);
+  }
+  const order: Severity[] = ['compromised', 'unknown', 'attention', 'info'];
+  const sorted = [...report.findings].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity));
+  for (const f of sorted) {
+    lines.push(`${MARK[f.severity]}  ${f.title}`);
+    if (f.evidence.sha256) lines.push(`        sha256 ${f.evidence.sha256}`);
+    if (f.advice && f.severity !== 'info') lines.push(`        what to do: ${f.advice.text}`);
+  }
+  lines.push(`verdict: ${report.verdict.status.toUpperCase()} - ${report.verdict.summary}`);
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean', default: false },
+        root: { type: 'string' },
+        platform: { type: 'string' },
+        pack: { type: 'string', multiple: true, default: [] },
+        'no-builtin': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  const platform = values.platform === undefined ? undefined : PlatformSchema.safeParse(values.platform);
+  if (platform && !platform.success) throw new UsageError(`--platform must be windows, macos or linux, not "${values.platform}"`);
+  if (platform && values.root === undefined) throw new UsageError('--platform only applies with --root');
+
+  const packs: LoadedPack[] = [];
+  try {
+    if (!values['no-builtin']) packs.push(...(await builtinPacks()));
+    // A pack named on the command line is the administrator's explicit choice: accepted unsigned.
+    for (const file of values.pack) packs.push(await loadPackFile(path.resolve(io.cwd, file)));
+  } catch (err) {
+    if (err instanceof PackError) {
+      io.stderr(`vigil check: cannot use pack ${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  if (packs.length === 0) throw new UsageError('no packs: --no-builtin needs at least one --pack FILE');
+
+  const target = await openTarget({
+    ...(values.root !== undefined ? { root: path.resolve(io.cwd, values.root) } : {}),
+    ...(platform?.success ? { platform: platform.data } : {}),
+  });
+  if (values.root !== undefined) {
+    try {
+      const st = await target.fs.stat('');
+      if (st.type !== 'directory') throw new UsageError(`--root ${values.root} is not a directory`);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`--root ${values.root}: ${(err as Error).message}`);
+    }
+  }
+  const report = await runScan({ target, packs: mergePacks(packs) });
+  io.stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatHuman(report));
+  return exitCodeFor(report.verdict.status);
+}

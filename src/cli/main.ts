@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * `vigil`: the headless entry point for IT and RMM scripts. Each subcommand lives in
+ * ./commands/<name>.ts and is loaded only when used, so `vigil check` never loads the
+ * server's dependencies.
+ */
+import { EXIT, UsageError, type CliIo, type CommandMain } from './io.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
+  check: { summary: 'scan this PC (or --root DIR) against the incident packs', load: () => import('./commands/check.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return `usage: vigil <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "vigil <command> --help" for a command's options.\n`;
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`vigil: unknown command "${name}"\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  try {
+    const mod = await command.load();
+    return await mod.main(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`vigil ${name}: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr(`vigil ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT.incomplete;
+  }
+}
+
+async function processMain(): Promise<void> {
+  let interrupt: () => void = () => {};
+  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+  process.once('SIGINT', () => interrupt());
+  process.once('SIGTERM', () => interrupt());
+  const code = await runCli(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    cwd: process.cwd(),
+    interrupted,
+  });
+  process.exitCode = code;
+  // Long-running commands may leave timers behind on interrupt; exit once output drains.
+  process.stdout.write('', () => process.exit(code));
+}
+
+import { fileURLToPath } from 'node:url';
+import { realpathSync } from 'node:fs';
+const invokedDirectly = (() => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+if (invokedDirectly) void processMain();

@@ -1,0 +1,205 @@
+/**
+ * Finds every installed copy of each pack application on the target, looking only where
+ * the pack says (install folders per user and per machine, uninstall entries), reading the
+ * version from the binary itself (registry entries can be stale), and hashing only the
+ * files the pack names.
+ */
+import type { Install, InstalledFile, Platform } from '../../shared/scan.js';
+import type { Application, Pack, PlatformApp } from '../pack/schema.js';
+import { FsAccessError, joinRel, type TargetFs } from '../os/target-fs.js';
+import type { CommandRunner } from '../os/command-runner.js';
+import { sha256File } from './file-hash.js';
+import { resolveLocation, type LocationProblem } from './resolve-location.js';
+import type { UserProfile } from './user-profiles.js';
+
+/** A version read from a binary or bundle, or why it could not be. */
+export type VersionRead = { version: string; source: string; bundleId?: string } | { error: string };
+
+export interface RegistryInstallEntry {
+  displayName?: string;
+  displayVersion?: string;
+  publisher?: string;
+  /** As written in the registry, e.g. C:\Users\alice\AppData\Local\Programs\3CXDesktopApp */
+  installLocation?: string;
+  /** Profile folder name the entry belongs to (HKU hives), if known. */
+  user?: string;
+}
+
+/** Per-platform readers; the real ones are in platform-readers.ts, tests may pass the same. */
+export interface InventoryReaders {
+  /** Windows: version from the executable's VERSIONINFO resource. */
+  peVersion(fs: TargetFs, relPath: string): Promise<VersionRead>;
+  /** macOS: version and bundle id from Contents/Info.plist. */
+  bundleVersion(fs: TargetFs, bundlePath: string): Promise<VersionRead>;
+  /** Windows, live only: uninstall entries from HKLM, WOW6432Node and loaded HKU hives. */
+  uninstallEntries(runner: CommandRunner): Promise<{ entries: RegistryInstallEntry[]; problems: string[] }>;
+}
+
+export interface InventoryContext {
+  fs: TargetFs;
+  platform: Platform;
+  profiles: readonly UserProfile[];
+  readers: InventoryReaders;
+  runner?: CommandRunner;
+  live: boolean;
+}
+
+export interface InventoryResult {
+  installs: Install[];
+  /** Paths that could not be read where an install could be. */
+  problems: LocationProblem[];
+  /** Non-fatal notes, e.g. registry not read on an offline image. */
+  notes: string[];
+}
+
+async function describeFile(fs: TargetFs, relPath: string, role: InstalledFile['role']): Promise<InstalledFile | undefined> {
+  try {
+    const st = await fs.stat(relPath);
+    if (st.type !== 'file') return undefined;
+  } catch (err) {
+    if (err instanceof FsAccessError && err.isMissing) return undefined;
+    return { role, path: fs.displayPath(relPath), error: (err as Error).message };
+  }
+  try {
+    const { sha256, size } = await sha256File(fs, relPath);
+    return { role, path: fs.displayPath(relPath), sha256, size };
+  } catch (err) {
+    return { role, path: fs.displayPath(relPath), error: (err as Error).message };
+  }
+}
+
+/** Maps a Windows path from the registry to a target-relative path ("C:\Users\a" -> "Users/a"). */
+export function windowsPathToRel(p: string): string | undefined {
+  const m = /^[a-zA-Z]:[\\/](.*)$/.exec(p.trim().replace(/^"|"$/g, ''));
+  if (!m) return undefined;
+  return m[1]!.split(/[\\/]+/).filter(Boolean).join('/');
+}
+
+async function inspectInstallDir(
+  ctx: InventoryContext,
+  app: Application,
+  spec: PlatformApp,
+  dir: string,
+  user: string | undefined,
+): Promise<Install | undefined> {
+  const files: InstalledFile[] = [];
+  for (const exe of spec.executables) {
+    const f = await describeFile(ctx.fs, joinRel(dir, exe), 'executable');
+    if (f) files.push(f);
+  }
+  for (const c of spec.companionFiles) {
+    const f = await describeFile(ctx.fs, joinRel(dir, c), 'companion');
+    if (f) files.push(f);
+  }
+  let read: VersionRead | undefined;
+  if (ctx.platform === 'macos') {
+    read = await ctx.readers.bundleVersion(ctx.fs, dir);
+    // A bundle at the pack's path whose id is another app's is not this application.
+    if ('bundleId' in read && read.bundleId && spec.bundleIds.length && !spec.bundleIds.includes(read.bundleId)) return undefined;
+  } else {
+    if (files.length === 0) return undefined; // an empty leftover folder is not an install
+    const exe = spec.executables
+      .map((e) => joinRel(dir, e))
+      .find((rel) => files.some((f) => f.role === 'executable' && !f.error && f.path === ctx.fs.displayPath(rel)));
+    if (ctx.platform === 'windows') {
+      read = exe ? await ctx.readers.peVersion(ctx.fs, exe) : { error: `${spec.executables.join(', ')} not found in the install folder` };
+    } else {
+      read = { error: 'no version reader for this platform' };
+    }
+  }
+  const install: Install = {
+    application: app.id,
+    applicationName: app.name,
+    platform: ctx.platform,
+    location: ctx.fs.displayPath(dir),
+    versionClass: 'unknown',
+    files,
+  };
+  if (user !== undefined) install.user = user;
+  if ('version' in read) {
+    install.version = read.version;
+    install.versionSource = read.source;
+  } else {
+    install.versionSource = `unreadable: ${read.error}`;
+  }
+  return install;
+}
+
+export async function findInstalls(ctx: InventoryContext, pack: Pack): Promise<InventoryResult> {
+  const installs: Install[] = [];
+  const problems: LocationProblem[] = [];
+  const notes: string[] = [];
+  for (const app of pack.applications) {
+    const spec = app.platforms[ctx.platform];
+    if (!spec) continue;
+    const seen = new Set<string>();
+    for (const loc of spec.installDirs) {
+      const r = await resolveLocation(ctx.fs, loc, ctx.profiles);
+      problems.push(...r.problems);
+      for (const found of r.found) {
+        if (found.type !== 'directory' || seen.has(found.path.toLowerCase())) continue;
+        seen.add(found.path.toLowerCase());
+        const install = await inspectInstallDir(ctx, app, spec, found.path, found.user);
+        if (install) installs.push(install);
+      }
+    }
+    if (ctx.platform === 'windows' && spec.uninstallDisplayNames.length) {
+      if (!ctx.live || !ctx.runner) {
+        notes.push('Windows uninstall entries were not read: the registry of an offline image is not available; install folders were scanned instead.');
+        continue;
+      }
+      const names = new Set(spec.uninstallDisplayNames.map((n) => n.toLowerCase()));
+      const reg = await ctx.readers.uninstallEntries(ctx.runner);
+      notes.push(...reg.problems.map((p) => `registry: ${p}`));
+      for (const entry of reg.entries) {
+        if (!entry.displayName || !names.has(entry.displayName.trim().toLowerCase())) continue;
+        const rel = entry.installLocation ? windowsPathToRel(entry.installLocation) : undefined;
+        const existing = rel ? installs.find((i) => i.application === app.id && i.location.toLowerCase() === ctx.fs.displayPath(rel).toLowerCase()) : undefined;
+        if (existing) {
+          if (entry.displayVersion) existing.registryVersion = entry.displayVersion;
+          if (entry.publisher) existing.publisher = entry.publisher;
+          if (!existing.version && entry.displayVersion) {
+            existing.version = entry.displayVersion;
+            existing.versionSource = 'registry';
+          }
+          continue;
+        }
+        // The uninstall entry names a folder we did not find files in: keep it as evidence.
+        const install: Install = {
+          application: app.id,
+          applicationName: app.name,
+          platform: ctx.platform,
+          location: entry.installLocation ?? '(no InstallLocation in the uninstall entry)',
+          versionSource: 'registry',
+          versionClass: 'unknown',
+          files: [],
+        };
+        if (entry.displayVersion) {
+          install.version = entry.displayVersion;
+          install.registryVersion = entry.displayVersion;
+        }
+        if (entry.publisher) install.publisher = entry.publisher;
+        if (entry.user) install.user = entry.user;
+        installs.push(install);
+      }
+    }
+  }
+  return { installs, problems, notes };
+}
+
+/** Hashes the pack's candidate files (e.g. downloaded installers) for this platform. */
+export async function hashCandidateFiles(ctx: InventoryContext, pack: Pack): Promise<{ files: (InstalledFile & { user?: string })[]; problems: LocationProblem[] }> {
+  const files: (InstalledFile & { user?: string })[] = [];
+  const problems: LocationProblem[] = [];
+  for (const cand of pack.candidateFiles) {
+    if (cand.platform !== ctx.platform) continue;
+    const r = await resolveLocation(ctx.fs, cand.location, ctx.profiles);
+    problems.push(...r.problems);
+    for (const found of r.found) {
+      if (found.type !== 'file') continue;
+      const f = await describeFile(ctx.fs, found.path, 'candidate');
+      if (f) files.push(found.user ? { ...f, user: found.user } : f);
+    }
+  }
+  return { files, problems };
+}

@@ -1,0 +1,128 @@
+/**
+ * Loading packs: a pack either loads whole and valid or not at all, with an error that
+ * names the file and the field. A pack of a newer format than this agent knows is refused
+ * with a message saying to update, rather than half-understood.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+import type { z } from 'zod';
+import type { PackRef } from '../../shared/scan.js';
+import { PACK_FORMAT, PackSchema, type Pack } from './schema.js';
+import { PackEnvelopeSchema, verifyEnvelope, type TrustedPackKey } from './pack-signature.js';
+
+/** Packs are small; this bounds what a hostile file can make us parse. */
+export const MAX_PACK_BYTES = 4 * 1024 * 1024;
+
+export interface LoadedPack {
+  pack: Pack;
+  ref: PackRef;
+  file?: string;
+}
+
+export class PackError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source}: ${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  - ${problems.join('\n  - ')}`}`);
+    this.name = 'PackError';
+  }
+}
+
+function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+    return `${where}: ${issue.message}`;
+  });
+}
+
+/** Validates a parsed pack document (not an envelope). */
+export function parsePack(doc: unknown, source: string): Pack {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new PackError(source, ['(top level): a pack must be a JSON object']);
+  }
+  const format = (doc as { format?: unknown }).format;
+  if (typeof format === 'number' && Number.isInteger(format) && format > PACK_FORMAT) {
+    throw new PackError(source, [
+      `format: pack format ${format} is newer than this agent supports (${PACK_FORMAT}); update Vigil to use this pack`,
+    ]);
+  }
+  if (format !== undefined && format !== PACK_FORMAT) {
+    throw new PackError(source, [`format: expected ${PACK_FORMAT}, got ${JSON.stringify(format)}`]);
+  }
+  const result = PackSchema.safeParse(doc);
+  if (!result.success) throw new PackError(source, describeIssues(result.error));
+  return result.data;
+}
+
+export interface LoadPackOptions {
+  /** Keys whose signatures are accepted on enveloped packs. */
+  trustedKeys?: readonly TrustedPackKey[];
+  /** Refuse plain (unsigned) pack documents: for packs that arrive from the network or policy. */
+  requireSignature?: boolean;
+}
+
+/** Parses pack text: a plain pack document or a signed envelope. */
+export function parsePackText(text: string, source: string, opts: LoadPackOptions = {}): LoadedPack {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new PackError(source, [`not valid JSON: ${(err as Error).message}`]);
+  }
+  let origin = 'unsigned';
+  if (doc && typeof doc === 'object' && 'signatures' in doc) {
+    const env = PackEnvelopeSchema.safeParse(doc);
+    if (!env.success) throw new PackError(source, describeIssues(env.error).map((p) => `envelope ${p}`));
+    const check = verifyEnvelope(env.data, opts.trustedKeys ?? []);
+    if (!check.ok) throw new PackError(source, [`signatures: ${check.reason}`]);
+    origin = `signed:${check.keyId}`;
+    doc = env.data.pack;
+  } else if (opts.requireSignature) {
+    throw new PackError(source, ['signatures: this pack is not signed, and packs from this source must be']);
+  }
+  const pack = parsePack(doc, source);
+  return { pack, ref: { id: pack.id, version: pack.version, title: pack.title, origin }, file: source };
+}
+
+export async function loadPackFile(file: string, opts: LoadPackOptions = {}): Promise<LoadedPack> {
+  let text: string;
+  try {
+    const buf = await readFile(file);
+    if (buf.length > MAX_PACK_BYTES) throw new PackError(file, [`file is ${buf.length} bytes; packs are limited to ${MAX_PACK_BYTES}`]);
+    text = buf.toString('utf8');
+  } catch (err) {
+    if (err instanceof PackError) throw err;
+    throw new PackError(file, [`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  return parsePackText(text, file, opts);
+}
+
+const BUILTIN_DIR = fileURLToPath(new URL('./builtin/', import.meta.url));
+
+/** The packs shipped inside the application (covered by its own code signature). */
+export async function builtinPacks(dir: string = BUILTIN_DIR): Promise<LoadedPack[]> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  const loaded: LoadedPack[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const text = await readFile(file, 'utf8');
+    const lp = parsePackText(text, file);
+    loaded.push({ ...lp, ref: { ...lp.ref, origin: 'builtin' } });
+  }
+  return loaded;
+}
+
+/**
+ * Combines packs: for the same id the highest version wins, so a newer pack delivered
+ * later replaces the built-in one instead of doubling its findings.
+ */
+export function mergePacks(packs: readonly LoadedPack[]): LoadedPack[] {
+  const byId = new Map<string, LoadedPack>();
+  for (const p of packs) {
+    const current = byId.get(p.pack.id);
+    if (!current || p.pack.version > current.pack.version) byId.set(p.pack.id, p);
+  }
+  return [...byId.values()];
+}

@@ -1,0 +1,119 @@
+/**
+ * One scan: inventory of every pack application, known-bad hashes on the files the packs
+ * name, artefacts in every profile, then the verdict. Used by `vigil check`, the headless
+ * agent and the tray app alike. It never throws for what it finds on disk: unreadable
+ * places and malformed files become findings.
+ */
+import * as os from 'node:os';
+import type { Finding, Install, InstalledFile, ScanReport } from '../shared/scan.js';
+import type { LoadedPack } from './pack/load.js';
+import { hostPlatform, type ScanTarget } from './inventory/scan-target.js';
+import { listUserProfiles } from './inventory/user-profiles.js';
+import { findInstalls, hashCandidateFiles, type InventoryReaders } from './inventory/find-installs.js';
+import { findArtifacts } from './inventory/find-artifacts.js';
+import type { LocationProblem } from './inventory/resolve-location.js';
+import { artifactFindings, hashFindings, installFindings, problemFindings } from './verdict/inventory-findings.js';
+import { computeVerdict } from './verdict/compute-verdict.js';
+import { makeFinding } from './verdict/finding.js';
+import { platformReaders } from './inventory/platform-readers.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface ScanOptions {
+  target: ScanTarget;
+  packs: readonly LoadedPack[];
+  readers?: InventoryReaders;
+  /** Extra findings from other checks (signatures, self-integrity) to fold into the verdict. */
+  extraChecks?: ReadonlyArray<(ctx: ScanContext) => Promise<Finding[]>>;
+  now?: () => Date;
+}
+
+export interface ScanContext {
+  target: ScanTarget;
+  packs: readonly LoadedPack[];
+  installs: readonly Install[];
+  now: Date;
+}
+
+export async function runScan(opts: ScanOptions): Promise<ScanReport> {
+  const now = opts.now ?? (() => new Date());
+  const started = now();
+  const t0 = performance.now();
+  const { target } = opts;
+  const readers = opts.readers ?? platformReaders;
+  const findings: Finding[] = [];
+  const installs: Install[] = [];
+  const problems: LocationProblem[] = [];
+
+  const profiles = await listUserProfiles(target.fs, target.platform);
+  problems.push(...profiles.problems);
+
+  for (const { pack } of opts.packs) {
+    const ctx = {
+      fs: target.fs,
+      platform: target.platform,
+      profiles: profiles.profiles,
+      readers,
+      live: target.live,
+      ...(target.runner ? { runner: target.runner } : {}),
+    };
+    const inv = await findInstalls(ctx, pack);
+    problems.push(...inv.problems);
+    installs.push(...inv.installs);
+    findings.push(...installFindings(pack, inv.installs, started));
+
+    const candidates = await hashCandidateFiles(ctx, pack);
+    problems.push(...candidates.problems);
+    const hashed: (InstalledFile & { user?: string })[] = [
+      ...inv.installs.flatMap((i) => i.files.map((f) => (i.user ? { ...f, user: i.user } : f))),
+      ...candidates.files,
+    ];
+    findings.push(...hashFindings(pack, target.platform, hashed, started));
+
+    const art = await findArtifacts(target.fs, target.platform, profiles.profiles, pack);
+    problems.push(...art.problems);
+    findings.push(...artifactFindings(pack, art.hits, started));
+  }
+  findings.push(...problemFindings(problems, started));
+
+  for (const check of opts.extraChecks ?? []) {
+    try {
+      findings.push(...(await check({ target, packs: opts.packs, installs, now: started })));
+    } catch (err) {
+      findings.push(
+        makeFinding({
+          category: 'scan',
+          severity: 'unknown',
+          ruleId: 'check-failed',
+          title: `One of the checks could not run: ${(err as Error).message}`,
+          evidence: { error: (err as Error).message },
+          observedAt: started,
+        }),
+      );
+    }
+  }
+
+  if (opts.packs.length === 0) {
+    findings.push(
+      makeFinding({
+        category: 'scan',
+        severity: 'unknown',
+        ruleId: 'no-packs',
+        title: 'No incident packs are loaded, so nothing could be checked.',
+        evidence: {},
+        observedAt: started,
+      }),
+    );
+  }
+
+  return {
+    agentVersion: AGENT_VERSION,
+    host: { hostname: os.hostname(), platform: hostPlatform(), osRelease: os.release(), arch: os.arch() },
+    target: { platform: target.platform, root: target.fs.root, live: target.live },
+    startedAt: started.toISOString(),
+    durationMs: Math.round(performance.now() - t0),
+    packs: opts.packs.map((p) => p.ref),
+    installs,
+    findings,
+    verdict: computeVerdict(findings),
+  };
+}

@@ -1,0 +1,91 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPackFile, mergePacks, PackError, parsePackText } from '../../../src/core/pack/load.js';
+import { generatePackKey, signPack } from '../../../src/core/pack/pack-signature.js';
+import { testPack } from '../../helpers/test-pack.js';
+
+function errorOf(fn: () => unknown): PackError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof PackError) return err;
+    throw err;
+  }
+  throw new Error('expected a PackError');
+}
+
+describe('parsePackText', () => {
+  it('loads a valid pack and reports it unsigned', () => {
+    const lp = parsePackText(JSON.stringify(testPack()), 'test.json');
+    expect(lp.pack.id).toBe('test-softphone-2023');
+    expect(lp.ref).toEqual({ id: 'test-softphone-2023', version: 1, title: 'Test softphone incident', origin: 'unsigned' });
+  });
+
+  it('names the field of a schema violation', () => {
+    const bad = testPack();
+    (bad.hashes as { sha256: string }[])[0]!.sha256 = 'ABC';
+    const err = errorOf(() => parsePackText(JSON.stringify(bad), 'bad.json'));
+    expect(err.message).toContain('bad.json');
+    expect(err.problems.join('\n')).toMatch(/hashes\[0\]\.sha256: must be 64 lowercase hex/);
+  });
+
+  it('names dangling cross-references', () => {
+    const bad = testPack();
+    (bad.versionRules as { advice: string; sources: string[] }[])[1]!.advice = 'nope';
+    (bad.artifacts as { sources: string[] }[])[0]!.sources = ['ghost'];
+    const err = errorOf(() => parsePackText(JSON.stringify(bad), 'x.json'));
+    expect(err.problems).toContain('versionRules[1].advice: unknown advice id "nope"');
+    expect(err.problems).toContain('artifacts[0].sources[0]: unknown source id "ghost"');
+  });
+
+  it('refuses recursive or absolute locations', () => {
+    const bad = testPack();
+    (bad.artifacts as { location: { path: string } }[])[0]!.location.path = 'AppData/**/manifest';
+    expect(errorOf(() => parsePackText(JSON.stringify(bad), 'x.json')).problems.join()).toMatch(/never walks folders recursively/);
+    (bad.artifacts as { location: { path: string } }[])[0]!.location.path = 'C:/Users/x';
+    expect(errorOf(() => parsePackText(JSON.stringify(bad), 'x.json')).problems.join()).toMatch(/relative to its scope/);
+  });
+
+  it('refuses a newer format with a message to update, and junk', () => {
+    expect(errorOf(() => parsePackText(JSON.stringify(testPack({ format: 2 })), 'n.json')).message).toMatch(/format 2 is newer than this agent supports \(1\); update Vigil/);
+    expect(errorOf(() => parsePackText('{"format": 1,', 'trunc.json')).message).toMatch(/trunc\.json: not valid JSON/);
+    expect(errorOf(() => parsePackText('[]', 'arr.json')).message).toMatch(/must be a JSON object/);
+    expect(errorOf(() => parsePackText(JSON.stringify(testPack({ format: '1' })), 's.json')).message).toMatch(/format: expected 1/);
+  });
+
+  it('accepts a signed envelope only with a trusted key and an intact pack', () => {
+    const key = generatePackKey('partner-1');
+    const env = signPack(testPack(), key.keyId, key.privateKeyPem);
+    const trusted = [{ keyId: key.keyId, publicKey: key.publicKey }];
+    expect(parsePackText(JSON.stringify(env), 'e.json', { trustedKeys: trusted }).ref.origin).toBe('signed:partner-1');
+    // Key order and whitespace do not matter: the signature covers canonical JSON.
+    const reordered = { pack: Object.fromEntries(Object.entries(env.pack).reverse()), signatures: env.signatures };
+    expect(parsePackText(JSON.stringify(reordered, null, 2), 'e.json', { trustedKeys: trusted }).pack.id).toBe('test-softphone-2023');
+    expect(errorOf(() => parsePackText(JSON.stringify(env), 'e.json')).message).toMatch(/key "partner-1" is not trusted/);
+    const tampered = structuredClone(env);
+    (tampered.pack.network as { domains: unknown[] }).domains = [];
+    expect(errorOf(() => parsePackText(JSON.stringify(tampered), 'e.json', { trustedKeys: trusted })).message).toMatch(/does not match the pack/);
+    const other = generatePackKey('partner-1');
+    expect(errorOf(() => parsePackText(JSON.stringify(env), 'e.json', { trustedKeys: [{ keyId: 'partner-1', publicKey: other.publicKey }] })).message).toMatch(/does not match/);
+  });
+
+  it('refuses an unsigned pack where a signature is required', () => {
+    expect(errorOf(() => parsePackText(JSON.stringify(testPack()), 'u.json', { requireSignature: true })).message).toMatch(/not signed/);
+  });
+});
+
+describe('loadPackFile / mergePacks', () => {
+  it('reads files and keeps the highest version of each pack id', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vigil-pack-'));
+    const v1 = path.join(dir, 'v1.json');
+    const v2 = path.join(dir, 'v2.json');
+    await writeFile(v1, JSON.stringify(testPack()));
+    await writeFile(v2, JSON.stringify(testPack({ version: 2 })));
+    const merged = mergePacks([await loadPackFile(v2), await loadPackFile(v1)]);
+    expect(merged).toHaveLength(1);
+    expect(merged[0]!.pack.version).toBe(2);
+    await expect(loadPackFile(path.join(dir, 'missing.json'))).rejects.toThrow(/missing\.json: cannot read: ENOENT/);
+  });
+});

@@ -8,6 +8,7 @@ import { EXIT, UsageError, type CliIo, type CommandMain } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
   check: { summary: 'scan this PC (or --root DIR) against the incident packs', load: () => import('./commands/check.js') },
+  pack: { summary: 'validate, sign, and make keys for incident packs', load: () => import('./commands/pack.js') },
 };
 
 function usage(): string {

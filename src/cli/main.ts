@@ -8,6 +8,10 @@ import { EXIT, UsageError, type CliIo, type CommandMain } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
   check: { summary: 'scan this PC (or --root DIR) against the incident packs', load: () => import('./commands/check.js') },
+  verify: { summary: 'verify the Authenticode signature of PE files', load: () => import('./commands/verify.js') },
+  watch: { summary: 'watch outbound connections for the packs\' malicious hosts', load: () => import('./commands/watch.js') },
+  run: { summary: 'the headless agent: scan, watch and report to the partner backend', load: () => import('./commands/run.js') },
+  server: { summary: 'the reference partner backend (start, enrolment tokens)', load: () => import('./commands/server.js') },
   pack: { summary: 'validate, sign, and make keys for incident packs', load: () => import('./commands/pack.js') },
 };
 

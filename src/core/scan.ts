@@ -43,6 +43,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const findings: Finding[] = [];
   const installs: Install[] = [];
   const problems: LocationProblem[] = [];
+  const notes: string[] = [];
 
   const profiles = await listUserProfiles(target.fs, target.platform);
   problems.push(...profiles.problems);
@@ -56,8 +57,13 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
       live: target.live,
       ...(target.runner ? { runner: target.runner } : {}),
     };
+    for (const app of pack.applications) {
+      const why = app.notApplicable?.[target.platform];
+      if (!app.platforms[target.platform]) notes.push(`${app.name}: not applicable on ${target.platform}${why ? `: ${why}` : ''}`);
+    }
     const inv = await findInstalls(ctx, pack);
     problems.push(...inv.problems);
+    notes.push(...inv.notes);
     installs.push(...inv.installs);
     findings.push(...installFindings(pack, inv.installs, started));
 
@@ -114,6 +120,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
     packs: opts.packs.map((p) => p.ref),
     installs,
     findings,
+    notes: [...new Set(notes)],
     verdict: computeVerdict(findings),
   };
 }

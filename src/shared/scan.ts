@@ -160,6 +160,8 @@ export const ScanReportSchema = z.object({
   packs: z.array(PackRefSchema),
   installs: z.array(InstallSchema),
   findings: z.array(FindingSchema),
+  /** Plain statements about what was and was not checked (e.g. "not applicable on linux"). */
+  notes: z.array(z.string()).default([]),
   verdict: VerdictSchema,
 });
 export type ScanReport = z.infer<typeof ScanReportSchema>;

@@ -47,6 +47,7 @@ export function formatHuman(report: ScanReport): string {
     if (f.evidence.sha256) lines.push(`        sha256 ${f.evidence.sha256}`);
     if (f.advice && f.severity !== 'info') lines.push(`        what to do: ${f.advice.text}`);
   }
+  for (const n of report.notes) lines.push(`note   ${n}`);
   lines.push(`verdict: ${report.verdict.status.toUpperCase()} - ${report.verdict.summary}`);
   return lines.join('\n') + '\n';
 }

@@ -1,0 +1,193 @@
+/**
+ * Heartbeat ingest into the reference backend, and the agent's HTTP transport.
+ *
+ * Server: `vigil server start` as its own process (fastify + SQLite WAL, on a temp file),
+ * 2,000 enrolled devices. Load: autocannon, 10 s per run, 32 connections, each request a
+ * realistic heartbeat (a Windows PC with a compromised 3CX install: 1 install, 4 findings,
+ * 3.7 KB of JSON) signed per request in autocannon's setupRequest hook (fresh timestamp and
+ * nonce, so the server's replay check and nonce insert run as in production), round-robin
+ * over the devices so per-device rate limits stay at their defaults.
+ * Peer: GET /healthz on the same server process in the same run: the cost of fastify and
+ * HTTP alone; the ratio is what authentication, validation and the database add.
+ *
+ * Transport rows: 2,000 signed heartbeats sent one after another by the agent's
+ * ProtocolClient through Node's global fetch (ours) and through node-fetch 3 (peer).
+ *
+ * Run: node --import tsx bench/ingest.bench.ts
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nodeFetchModule from 'node-fetch';
+import { printTable, percentile } from './table.js';
+import { computeSignature, secretKey, sha256Hex } from '../src/core/report/hmac-auth.js';
+import { ProtocolClient } from '../src/core/report/protocol-client.js';
+import type { FetchLike } from '../src/core/report/transport.js';
+import { AUTH_HEADERS, type EnrollResponse } from '../src/shared/protocol.js';
+import { enrollRequest } from '../tests/server/helpers/signed-request.js';
+import { heartbeatFor } from '../tests/server/helpers/sample-reports.js';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  duration: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as Autocannon;
+
+const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const DEVICES = 2000;
+const CONNECTIONS = 32;
+const DURATION_SEC = 10;
+const TRANSPORT_REQUESTS = 2000;
+const ADMIN = 'bench-admin-token-0123456789abcdef';
+
+function startServer(dbFile: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/server/helpers/vigil-command.ts', 'server', 'start', '--db', dbFile, '--port', '0', '--log-level', 'warn'], {
+    cwd: ROOT,
+    env: { ...process.env, VIGIL_ADMIN_TOKEN: ADMIN },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+}
+
+function createToken(dbFile: string): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/server/helpers/vigil-command.ts', 'server', 'token', 'create', '--tenant', 'Bench Tenant', '--db', dbFile, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out).enrollToken) : reject(new Error(`token create exited ${code}`)))));
+}
+
+async function enrolAll(url: string, token: string, n: number): Promise<EnrollResponse[]> {
+  const out: EnrollResponse[] = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, async (_, k) => {
+        const res = await fetch(`${url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(enrollRequest(token, `bench-device-${String(i + k).padStart(6, '0')}`, `PC-${i + k}`)) });
+        if (res.status !== 201) throw new Error(`enrol failed: ${res.status} ${await res.text()}`);
+        return (await res.json()) as EnrollResponse;
+      }),
+    );
+    out.push(...batch);
+  }
+  return out;
+}
+
+interface PreparedDevice {
+  deviceId: string;
+  key: Buffer;
+  body: string;
+  bodySha256: string;
+}
+
+async function ingestRun(url: string, devices: PreparedDevice[]): Promise<AutocannonResult> {
+  let next = 0;
+  let nonce = 0;
+  const noncePrefix = `b${process.pid.toString(36)}${Date.now().toString(36)}`;
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_SEC,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/heartbeats',
+        setupRequest: (req: Record<string, unknown>) => {
+          const d = devices[next++ % devices.length]!;
+          const timestamp = String(Math.floor(Date.now() / 1000));
+          const n = `${noncePrefix}${(nonce++).toString(36).padStart(8, '0')}`;
+          const signature = computeSignature(d.key, { method: 'POST', path: '/v1/heartbeats', timestamp, nonce: n, deviceId: d.deviceId, contentEncoding: 'identity', bodySha256: d.bodySha256 });
+          return {
+            ...req,
+            headers: {
+              'content-type': 'application/json',
+              [AUTH_HEADERS.device]: d.deviceId,
+              [AUTH_HEADERS.timestamp]: timestamp,
+              [AUTH_HEADERS.nonce]: n,
+              [AUTH_HEADERS.signature]: signature,
+            },
+            body: d.body,
+          };
+        },
+      },
+    ],
+  });
+}
+
+async function transportRun(url: string, fetchLike: FetchLike, creds: EnrollResponse[]): Promise<{ rate: number; p99: number; failures: number }> {
+  const client = new ProtocolClient({ serverUrl: new URL(url), fetch: fetchLike });
+  const lat: number[] = [];
+  let failures = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < TRANSPORT_REQUESTS; i++) {
+    const c = creds[i % creds.length]!;
+    const s = performance.now();
+    const r = await client.heartbeat({ deviceId: c.deviceId, deviceSecret: c.deviceSecret }, heartbeatFor(c.deviceId, { sentAt: new Date() }));
+    lat.push(performance.now() - s);
+    if (!r.ok) failures++;
+  }
+  return { rate: TRANSPORT_REQUESTS / ((performance.now() - t0) / 1000), p99: percentile(lat, 99), failures };
+}
+
+const globalFetch: FetchLike = (u, init) => fetch(u, init);
+const nodeFetch: FetchLike = (u, init) =>
+  nodeFetchModule(u, { method: init.method, headers: init.headers, ...(init.body ? { body: Buffer.from(init.body) } : {}), ...(init.signal ? { signal: init.signal as never } : {}) });
+
+const dir = await mkdtemp(path.join(tmpdir(), 'vigil-bench-ingest-'));
+const dbFile = path.join(dir, 'server.db');
+const token = await createToken(dbFile);
+const server = await startServer(dbFile);
+try {
+  const enrolled = await enrolAll(server.url, token, DEVICES);
+  const devices: PreparedDevice[] = enrolled.map((e) => {
+    const body = JSON.stringify(heartbeatFor(e.deviceId, { sentAt: new Date(), hostname: `PC-${e.deviceId.slice(4, 10)}` }));
+    return { deviceId: e.deviceId, key: secretKey(e.deviceSecret), body, bodySha256: sha256Hex(body) };
+  });
+  const bodyBytes = Buffer.byteLength(devices[0]!.body);
+
+  // Warm up both routes (JIT, SQLite page cache), then measure.
+  await autocannon({ url: `${server.url}/healthz`, connections: CONNECTIONS, duration: 2 });
+  const healthz = await autocannon({ url: `${server.url}/healthz`, connections: CONNECTIONS, duration: DURATION_SEC });
+  const ingest = await ingestRun(server.url, devices);
+
+  // Transport: the first 1,000 devices have not been near their rate limit for a while.
+  const half = enrolled.slice(0, 1000);
+  await transportRun(server.url, globalFetch, half.slice(0, 50)); // warm-up
+  const viaGlobal = await transportRun(server.url, globalFetch, half.slice(50, 500));
+  const viaNodeFetch = await transportRun(server.url, nodeFetch, half.slice(500, 1000));
+
+  const stored = await (await fetch(`${server.url}/v1/devices?limit=10000`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as { devices: Array<{ lastSeenAt: string | null; status: string }> };
+  const seen = stored.devices.filter((d) => d.lastSeenAt !== null && d.status === 'compromised').length;
+  printTable(
+    `Heartbeat ingest: vigil server (fastify + SQLite WAL), ${DEVICES} devices, ${bodyBytes}-byte signed heartbeats, ${CONNECTIONS} connections, ${DURATION_SEC} s, 2-core machine`,
+    [
+      { measure: 'heartbeats/s', ours: ingest.requests.average, peer: healthz.requests.average, unit: 'req/s', peerName: 'GET /healthz, same server', target: '>= 3,000/s', met: ingest.requests.average >= 3000 },
+      { measure: 'p99 latency', ours: ingest.latency.p99, peer: healthz.latency.p99, unit: 'ms', peerName: 'GET /healthz, same server' },
+      { measure: 'agent transport rate (sequential)', ours: viaGlobal.rate, peer: viaNodeFetch.rate, unit: 'req/s', peerName: 'node-fetch 3.3.2' },
+      { measure: 'agent transport p99', ours: viaGlobal.p99, peer: viaNodeFetch.p99, unit: 'ms', peerName: 'node-fetch 3.3.2' },
+    ],
+    [
+      `ingest: ${ingest.requests.total} requests, ${ingest.non2xx} non-2xx, ${ingest.errors} errors; healthz: ${healthz.requests.total} requests; ${seen} of ${DEVICES} devices stored as compromised.`,
+      `transport: ${TRANSPORT_REQUESTS} heartbeats each through ProtocolClient; failures: global fetch ${viaGlobal.failures}, node-fetch ${viaNodeFetch.failures}.`,
+    ],
+  );
+  if (ingest.non2xx > 0 || ingest.errors > 0) process.exitCode = 1;
+} finally {
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+  await rm(dir, { recursive: true, force: true });
+}

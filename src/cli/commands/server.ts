@@ -1,0 +1,257 @@
+/**
+ * `vigil server ...`: the reference partner backend (docs/SERVER.md).
+ *
+ *   vigil server start [--db FILE] [--host 127.0.0.1] [--port 8740] [--heartbeat-interval SEC]
+ *                      [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
+ *   vigil server token create --tenant NAME [--expires-days N] [--max-uses N] [--db FILE] [--json]
+ *   vigil server token list [--db FILE] [--json]
+ *   vigil server token revoke TOKEN_ID [--db FILE]
+ *   vigil server admin-token reset [--db FILE]
+ */
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EXIT, UsageError, type CliIo } from '../io.js';
+import { createJsonLogger, type LogLevel } from '../../core/logging/logger.js';
+import { isLoopbackHost } from '../../core/report/server-url.js';
+import { openDatabase, type Db } from '../../server/database/open-database.js';
+import { TenantStore } from '../../server/database/tenant-store.js';
+import { AdminTokenError, resetAdminToken, resolveAdminToken, sessionKey } from '../../server/admin-token.js';
+import { buildServer } from '../../server/server.js';
+
+const HELP = `usage: vigil server <start | token create | token list | token revoke | admin-token reset> [options]
+
+  start                      run the reference backend (fleet page at /, API under /v1)
+      --db FILE              SQLite database (default: $VIGIL_SERVER_DB or ./vigil-server.db)
+      --host ADDR            address to listen on (default 127.0.0.1)
+      --port N               port (default 8740; 0 picks a free one)
+      --heartbeat-interval S heartbeat interval devices are told to use (default 60)
+      --tls-cert FILE, --tls-key FILE   serve https directly
+      --log-level LEVEL      debug, info, warn or error (default info)
+    The admin token comes from $VIGIL_ADMIN_TOKEN, or is generated at the first start
+    and printed once.
+
+  token create --tenant NAME [--expires-days N] [--max-uses N] [--json]
+                             create the tenant if new and an enrolment token for it
+                             (printed once; only its hash is stored)
+  token list [--json]        list enrolment tokens (ids, tenant, uses; never the tokens)
+  token revoke TOKEN_ID      stop a token from enrolling more devices
+  admin-token reset          replace the stored admin token and print the new one once
+`;
+
+const DEFAULT_PORT = 8740;
+
+function dbPath(io: CliIo, value: string | undefined): string {
+  return path.resolve(io.cwd, value ?? io.env.VIGIL_SERVER_DB ?? 'vigil-server.db');
+}
+
+function positiveInt(name: string, v: string | undefined, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`${name} must be an integer of at least ${min}, not "${v}"`);
+  return Number(v);
+}
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+type ParsedArgs = { values: Record<string, string | boolean | undefined>; positionals: string[] };
+
+function parse(argv: string[], options: OptionSpec): ParsedArgs {
+  try {
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    return { values: r.values as ParsedArgs['values'], positionals: r.positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function withDb<T>(file: string, fn: (db: Db) => T): T {
+  let db: Db;
+  try {
+    db = openDatabase(file);
+  } catch (err) {
+    throw new UsageError(`cannot open the database ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
+    io.stdout(HELP);
+    return sub ? EXIT.ok : EXIT.usage;
+  }
+  if (sub === 'start') return start(rest, io);
+  if (sub === 'token') {
+    const [action, ...more] = rest;
+    if (action === 'create') return tokenCreate(more, io);
+    if (action === 'list') return tokenList(more, io);
+    if (action === 'revoke') return tokenRevoke(more, io);
+    throw new UsageError(`unknown token action "${action ?? ''}": use create, list or revoke`);
+  }
+  if (sub === 'admin-token' && rest[0] === 'reset') {
+    const { values } = parse(rest.slice(1), { db: { type: 'string' } });
+    const token = withDb(dbPath(io, values.db as string | undefined), (db) => resetAdminToken(new TenantStore(db)));
+    io.stdout(`New admin token (shown once; the old one no longer works):\n${token}\n`);
+    return EXIT.ok;
+  }
+  throw new UsageError(`unknown server command "${sub}"\n\n${HELP}`);
+}
+
+async function tokenCreate(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    db: { type: 'string' },
+    tenant: { type: 'string' },
+    'expires-days': { type: 'string' },
+    'max-uses': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const tenant = typeof values.tenant === 'string' ? values.tenant.trim() : '';
+  if (!tenant || tenant.length > 200) throw new UsageError('--tenant NAME is required (1 to 200 characters)');
+  const days = positiveInt('--expires-days', values['expires-days'] as string | undefined);
+  const maxUses = positiveInt('--max-uses', values['max-uses'] as string | undefined);
+  const now = Date.now();
+  const created = withDb(dbPath(io, values.db as string | undefined), (db) =>
+    new TenantStore(db).createToken(tenant, now, {
+      ...(days !== undefined ? { expiresAt: now + days * 86_400_000 } : {}),
+      ...(maxUses !== undefined ? { maxUses } : {}),
+    }),
+  );
+  if (values.json) {
+    io.stdout(
+      JSON.stringify({
+        tenant: { id: created.tenant.id, name: created.tenant.name, created: created.tenantCreated },
+        tokenId: created.tokenId,
+        enrollToken: created.token,
+        expiresAt: created.expiresAt === null ? null : new Date(created.expiresAt).toISOString(),
+        maxUses: maxUses ?? null,
+      }) + '\n',
+    );
+  } else {
+    io.stdout(
+      `${created.tenantCreated ? 'Created tenant' : 'Tenant'} "${created.tenant.name}" (${created.tenant.id}).\n` +
+        `Enrolment token ${created.tokenId}${created.expiresAt ? `, expires ${new Date(created.expiresAt).toISOString()}` : ', no expiry'}${maxUses ? `, ${maxUses} uses` : ''}.\n` +
+        `Shown once; only its hash is stored. Put it in the agents' settings as "enrollToken":\n${created.token}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+async function tokenList(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parse(argv, { db: { type: 'string' }, json: { type: 'boolean' } });
+  const rows = withDb(dbPath(io, values.db as string | undefined), (db) => new TenantStore(db).listTokens());
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  const list = rows.map((r) => ({
+    tokenId: r.id,
+    tenant: r.tenant_name,
+    createdAt: iso(r.created_at),
+    expiresAt: iso(r.expires_at),
+    maxUses: r.max_uses,
+    uses: r.uses,
+    revokedAt: iso(r.revoked_at),
+  }));
+  if (values.json) io.stdout(JSON.stringify({ tokens: list }) + '\n');
+  else if (list.length === 0) io.stdout('No enrolment tokens. Create one with: vigil server token create --tenant NAME\n');
+  else {
+    for (const t of list) {
+      const state = t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active';
+      io.stdout(`${t.tokenId}  ${t.tenant}  ${state}  uses ${t.uses}${t.maxUses !== null ? `/${t.maxUses}` : ''}  created ${t.createdAt}\n`);
+    }
+  }
+  return EXIT.ok;
+}
+
+async function tokenRevoke(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, { db: { type: 'string' } });
+  const id = positionals[0];
+  if (!id || positionals.length > 1) throw new UsageError('token revoke takes one TOKEN_ID (see "vigil server token list")');
+  const ok = withDb(dbPath(io, values.db as string | undefined), (db) => new TenantStore(db).revokeToken(id, Date.now()));
+  if (!ok) {
+    io.stderr(`vigil server: no active token ${id}\n`);
+    return EXIT.usage;
+  }
+  io.stdout(`Revoked ${id}. Devices already enrolled with it keep working.\n`);
+  return EXIT.ok;
+}
+
+async function start(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    db: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'heartbeat-interval': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const host = (values.host as string | undefined) ?? '127.0.0.1';
+  const port = values.port === undefined ? DEFAULT_PORT : positiveInt('--port', values.port as string, 0)!;
+  if (port > 65535) throw new UsageError('--port must be at most 65535');
+  const interval = positiveInt('--heartbeat-interval', values['heartbeat-interval'] as string | undefined, 10);
+  if (interval !== undefined && interval > 86_400) throw new UsageError('--heartbeat-interval must be at most 86400');
+  const level = (values['log-level'] as string | undefined) ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error`);
+  const certFile = values['tls-cert'] as string | undefined;
+  const keyFile = values['tls-key'] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+
+  const log = createJsonLogger({ level: level as LogLevel, write: (line) => io.stderr(line + '\n'), fields: { component: 'server' } });
+  const file = dbPath(io, values.db as string | undefined);
+  let db: Db;
+  try {
+    db = openDatabase(file);
+  } catch (err) {
+    io.stderr(`vigil server: cannot open the database ${file}: ${(err as Error).message}\n`);
+    return EXIT.usage;
+  }
+  try {
+    const store = new TenantStore(db);
+    let admin;
+    try {
+      admin = resolveAdminToken(store, io.env);
+    } catch (err) {
+      if (err instanceof AdminTokenError) throw new UsageError(err.message);
+      throw err;
+    }
+    const https = certFile && keyFile ? { cert: await readFile(path.resolve(io.cwd, certFile)), key: await readFile(path.resolve(io.cwd, keyFile)) } : undefined;
+    const app = await buildServer({
+      db,
+      adminTokenHash: admin.tokenHash,
+      sessionKey: sessionKey(store),
+      logger: log,
+      ...(interval !== undefined ? { heartbeatIntervalSec: interval } : {}),
+      ...(https ? { https } : {}),
+    });
+    await app.listen({ host, port });
+    const addr = app.server.address();
+    const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+    const shownHost = host.includes(':') ? `[${host}]` : host;
+    const url = `${https ? 'https' : 'http'}://${shownHost}:${actualPort}`;
+    io.stdout(`Vigil reference server listening on ${url}\n`);
+    io.stdout(`Fleet page: ${url}/   database: ${file}\n`);
+    if (admin.source === 'generated') io.stdout(`Admin token (shown once; keep it, or set ${'VIGIL_ADMIN_TOKEN'}):\n${admin.token}\n`);
+    else io.stdout(`Admin token: ${admin.source === 'env' ? 'from VIGIL_ADMIN_TOKEN' : 'the one printed when this database was created (vigil server admin-token reset replaces it)'}\n`);
+    if (!https && !isLoopbackHost(host)) {
+      log.warn('serving plain http on a non-loopback address: agents refuse http except to loopback; put a TLS reverse proxy in front or use --tls-cert/--tls-key', { host });
+    }
+    log.info('server started', { url, db: file });
+    await io.interrupted;
+    log.info('server stopping');
+    await app.close();
+    return EXIT.ok;
+  } finally {
+    db.close();
+  }
+}

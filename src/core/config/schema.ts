@@ -1,0 +1,58 @@
+/**
+ * Every agent setting, in one zod schema with its defaults. Where settings come from (a JSON
+ * file named on the command line today; machine policy, MSI properties and precedence in
+ * issue #7) is kept out of this file: sources produce an object, this schema validates it.
+ */
+import { z } from 'zod';
+import { checkServerUrl } from '../report/server-url.js';
+
+export const LogLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
+
+/**
+ * Proxy for reports: `system` uses what the platform transport does by default (the tray
+ * app's net.fetch follows the OS proxy settings and PAC), `direct` none, or an http(s) URL.
+ */
+export const ProxySettingSchema = z.union([
+  z.literal('system'),
+  z.literal('direct'),
+  z.url({ protocol: /^https?$/ }),
+]);
+
+export const AgentConfigSchema = z
+  .object({
+    /** The partner backend, e.g. https://vigil.partner.example. Without it the agent only scans. */
+    serverUrl: z.string().optional(),
+    /** The tenant's enrolment token; used once, to enrol, and never written to the state directory. */
+    enrollToken: z.string().min(16).max(256).optional(),
+    /** A label for this customer, shown locally (the server decides the tenant from the token). */
+    tenant: z.string().min(1).max(200).optional(),
+    scanIntervalSec: z.number().int().min(60).max(7 * 86_400).default(3600),
+    heartbeatIntervalSec: z.number().int().min(10).max(86_400).default(60),
+    watchIntervalSec: z.number().int().min(1).max(3600).default(2),
+    /** Extra incident pack files (signed envelopes, or plain packs an administrator chose). */
+    packs: z.array(z.string().min(1)).default([]),
+    /** Whether the tray app offers Quit to the user. */
+    allowQuit: z.boolean().default(false),
+    proxy: ProxySettingSchema.default('system'),
+    logLevel: LogLevelSchema.default('info'),
+    /** Where the credential, outbox and stable id live; a per-OS default when absent. */
+    stateDir: z.string().min(1).optional(),
+    /** Test only: allow plain http to a non-loopback server. Never set in production. */
+    allowInsecureHttp: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    if (cfg.serverUrl !== undefined) {
+      const check = checkServerUrl(cfg.serverUrl, { allowInsecureHttp: cfg.allowInsecureHttp });
+      if (!check.ok) ctx.addIssue({ code: 'custom', path: ['serverUrl'], message: check.reason });
+    }
+  });
+
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+/** What a source provides before defaults are applied. */
+export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
+
+/** The settings with every default applied, as the agent uses them. */
+export function defaultAgentConfig(): AgentConfig {
+  return AgentConfigSchema.parse({});
+}

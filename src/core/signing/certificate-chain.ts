@@ -1,0 +1,89 @@
+/**
+ * Builds the signer's certificate chain from the certificates embedded in the signature
+ * alone: from the leaf, repeatedly the embedded certificate whose subject is the issuer
+ * name and whose key verifies the signature, until a self-signed root. Whether that root is
+ * one the machine trusts (and revocation) is the OS trust adapter's question, not this one.
+ */
+import type { CryptoEngine } from 'pkijs';
+import type { Chain } from '../../shared/signature.js';
+import { isSelfIssued, summarizeCertificate, type EmbeddedCertificate } from './certificate-summary.js';
+
+const MAX_DEPTH = 10;
+
+async function signedBy(engine: CryptoEngine, cert: EmbeddedCertificate, issuer: EmbeddedCertificate): Promise<boolean> {
+  try {
+    return await engine.verifyWithPublicKey(
+      cert.cert.tbsView,
+      cert.cert.signatureValue,
+      issuer.cert.subjectPublicKeyInfo,
+      cert.cert.signatureAlgorithm,
+    );
+  } catch {
+    return false;
+  }
+}
+
+function namesEqual(a: EmbeddedCertificate['cert']['issuer'], b: EmbeddedCertificate['cert']['subject']): boolean {
+  try {
+    return a.isEqual(b);
+  } catch {
+    return false;
+  }
+}
+
+function within(c: EmbeddedCertificate, at: Date): boolean {
+  const nb = c.cert.notBefore?.value;
+  const na = c.cert.notAfter?.value;
+  return !!nb && !!na && nb.getTime() <= at.getTime() && at.getTime() <= na.getTime();
+}
+
+export async function buildChain(
+  engine: CryptoEngine,
+  leaf: EmbeddedCertificate,
+  bag: readonly EmbeddedCertificate[],
+  checkedAt: Date,
+): Promise<Chain> {
+  const path: EmbeddedCertificate[] = [leaf];
+  const seen = new Set([leaf.sha256]);
+  let status: Chain['status'] = 'incomplete';
+  let problem: string | undefined;
+  for (let current = leaf; path.length <= MAX_DEPTH; ) {
+    if (isSelfIssued(current.cert)) {
+      if (await signedBy(engine, current, current)) status = 'complete';
+      else {
+        status = 'invalid';
+        problem = `the self-signed certificate "${summarizeCertificate(current).subject}" does not verify with its own key`;
+      }
+      break;
+    }
+    const candidates = bag.filter((c) => !seen.has(c.sha256) && namesEqual(current.cert.issuer, c.cert.subject));
+    if (candidates.length === 0) {
+      problem = `the issuer "${summarizeCertificate(current).issuer}" is not embedded in the signature`;
+      break;
+    }
+    let issuer: EmbeddedCertificate | undefined;
+    for (const c of candidates) {
+      if (await signedBy(engine, current, c)) {
+        issuer = c;
+        break;
+      }
+    }
+    if (!issuer) {
+      status = 'invalid';
+      problem = `"${summarizeCertificate(current).subject}" does not verify with the key of its embedded issuer "${summarizeCertificate(candidates[0]!).subject}"`;
+      break;
+    }
+    path.push(issuer);
+    seen.add(issuer.sha256);
+    current = issuer;
+  }
+  if (path.length > MAX_DEPTH && status === 'incomplete') problem = `the chain is longer than ${MAX_DEPTH} certificates`;
+  const chain: Chain = {
+    status,
+    certificates: path.map(summarizeCertificate),
+    checkedAt: checkedAt.toISOString(),
+    timeValid: path.every((c) => within(c, checkedAt)),
+  };
+  if (problem) chain.problem = problem;
+  return chain;
+}

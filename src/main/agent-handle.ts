@@ -1,0 +1,29 @@
+/**
+ * The slice of the headless agent (src/core/agent.ts) that the tray app consumes.
+ *
+ * The main process is written against this interface only, so that it can be tested
+ * with a small in-memory agent and bound to the real one in one place (main.ts).
+ */
+import type { AgentState } from '../shared/agent-state.js';
+import type { Logger } from '../core/logging/logger.js';
+
+export interface AgentHandle {
+  getState(): AgentState;
+  /** Calls `cb` with every new state; returns the function that unsubscribes. */
+  onState(cb: (state: AgentState) => void): () => void;
+  /** Runs a scan now (coalesced with one already running). Rejects only on a bug. */
+  checkNow(): Promise<void>;
+  /** Stops the schedule, the connection watch and the reporter; flushes the outbox. */
+  stop(): Promise<void>;
+}
+
+/** The fetch-shaped transport the reporter uses; the tray app passes Electron's net.fetch. */
+export type Transport = (input: string | Request, init?: RequestInit) => Promise<Response>;
+
+export interface AgentStartOptions {
+  transport: Transport;
+  logger: Logger;
+}
+
+/** Creates and starts the agent. Called once, after Electron's `ready` (net.fetch needs it). */
+export type AgentFactory = (opts: AgentStartOptions) => AgentHandle | Promise<AgentHandle>;

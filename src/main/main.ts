@@ -1,0 +1,43 @@
+/**
+ * Electron entry point (package.json "main": dist/main/main.js). The only module in
+ * src/main that imports `electron` and `electron-log/main` at run time; it gathers the
+ * real implementations and hands them to startTrayApp (app.ts), which is what the tests
+ * drive with a fake Electron.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as electron from 'electron';
+import log from 'electron-log/main';
+import { startTrayApp } from './app.js';
+import { createAgent, loadTraySettings } from './agent-binding.js';
+import { configureElectronLog, logFolder, loggerFromElectronLog } from './log-setup.js';
+
+configureElectronLog(log);
+const logger = loggerFromElectronLog(log);
+
+// The app must not die on a bug somewhere in a callback: log it and carry on.
+process.on('uncaughtException', (e) => logger.error('uncaught exception', { error: e.message, stack: e.stack }));
+process.on('unhandledRejection', (e) => logger.error('unhandled rejection', { error: e instanceof Error ? e.message : String(e) }));
+
+// app.getAppPath() is the folder (or app.asar) holding package.json, dist/ and assets/.
+const appRoot = electron.app.getAppPath();
+
+startTrayApp({
+  electron,
+  agentFactory: createAgent,
+  settings: loadTraySettings(),
+  logger,
+  paths: {
+    rendererDir: path.join(appRoot, 'dist', 'renderer'),
+    preloadPath: path.join(appRoot, 'dist', 'preload', 'preload.cjs'),
+    assetsDir: path.join(appRoot, 'assets'),
+    logDir: () => logFolder(log),
+  },
+  platform: process.platform,
+  argv: process.argv,
+  env: process.env,
+  homeDir: os.homedir(),
+  appVersion: electron.app.getVersion(),
+}).catch((e: unknown) => {
+  logger.error('tray app failed to start', { error: e instanceof Error ? e.message : String(e) });
+});

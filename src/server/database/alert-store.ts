@@ -1,0 +1,55 @@
+/**
+ * Alerts, stored exactly once per (device, alert id): the primary key makes a resent alert
+ * a no-op that is reported back as a duplicate.
+ */
+import type { Alert } from '../../shared/protocol.js';
+import type { Db } from './open-database.js';
+
+export interface AlertRow {
+  device_id: string;
+  alert_id: string;
+  tenant_id: string;
+  tenant_name: string;
+  hostname: string;
+  received_at: number;
+  alert_json: string;
+}
+
+const ALERT_COLUMNS = 'a.device_id, a.alert_id, a.tenant_id, t.name AS tenant_name, d.hostname, a.received_at, a.alert_json';
+const ALERT_FROM = 'alerts a JOIN tenants t ON t.id = a.tenant_id JOIN devices d ON d.id = a.device_id';
+
+function statements(db: Db) {
+  return {
+    insert: db.prepare(
+      'INSERT OR IGNORE INTO alerts (device_id, alert_id, tenant_id, kind, severity, raised_at, received_at, alert_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    list: db.prepare<[number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} ORDER BY a.received_at DESC, a.alert_id LIMIT ?`),
+    listTenant: db.prepare<[string, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE t.name = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ?`),
+    listDevice: db.prepare<[string, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.device_id = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ?`),
+  };
+}
+
+export class AlertStore {
+  private readonly q: ReturnType<typeof statements>;
+
+  constructor(db: Db) {
+    this.q = statements(db);
+  }
+
+  /** Inserts each alert unless this device already sent it; call inside a transaction. */
+  insert(deviceId: string, tenantId: string, alerts: readonly Alert[], nowMs: number): { stored: string[]; duplicates: string[] } {
+    const stored: string[] = [];
+    const duplicates: string[] = [];
+    for (const a of alerts) {
+      const r = this.q.insert.run(deviceId, a.alertId, tenantId, a.kind, a.finding.severity, a.raisedAt, nowMs, JSON.stringify(a));
+      (r.changes > 0 ? stored : duplicates).push(a.alertId);
+    }
+    return { stored, duplicates };
+  }
+
+  list(opts: { tenant?: string; deviceId?: string; limit: number }): AlertRow[] {
+    if (opts.deviceId !== undefined) return this.q.listDevice.all(opts.deviceId, opts.limit);
+    if (opts.tenant !== undefined) return this.q.listTenant.all(opts.tenant, opts.limit);
+    return this.q.list.all(opts.limit);
+  }
+}

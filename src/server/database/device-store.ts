@@ -1,0 +1,135 @@
+/**
+ * Devices: enrolment (new or again), the credential lookup behind every authenticated
+ * request, the latest heartbeat, revocation, and the admin views' queries.
+ *
+ * Re-enrolment: the same tenant and stable id give the same device record (same id, its
+ * alerts and history kept) with a NEW secret; the old one stops working at once. The
+ * agent only enrols again when it has lost its credential, and handing the stored secret to
+ * anyone presenting a tenant token and a hardware UUID (which other software on the PC
+ * can read) would give that secret away. A revoked device cannot enrol again under the
+ * same stable id.
+ */
+import type { EnrollRequest, Heartbeat } from '../../shared/protocol.js';
+import type { Db } from './open-database.js';
+import { newDeviceSecret, newId } from '../secret-tokens.js';
+
+export interface DeviceAuthRow {
+  id: string;
+  tenant_id: string;
+  secret: Buffer;
+  revoked_at: number | null;
+}
+
+export interface DeviceRow {
+  id: string;
+  tenant_id: string;
+  tenant_name: string;
+  stable_id_source: string;
+  hostname: string;
+  platform: string;
+  os_release: string | null;
+  arch: string | null;
+  agent_version: string;
+  enrolled_at: number;
+  enrol_count: number;
+  revoked_at: number | null;
+  last_seen_at: number | null;
+  heartbeat_interval_sec: number;
+  status: string;
+  heartbeat_json: string | null;
+  alert_count: number;
+}
+
+export type EnrolOutcome = { ok: true; deviceId: string; secret: Buffer; reenrolled: boolean } | { ok: false; reason: 'revoked' };
+
+const DEVICE_COLUMNS = `d.id, d.tenant_id, t.name AS tenant_name, d.stable_id_source, d.hostname, d.platform, d.os_release, d.arch,
+  d.agent_version, d.enrolled_at, d.enrol_count, d.revoked_at, d.last_seen_at, d.heartbeat_interval_sec, d.status,
+  d.heartbeat_json, d.alert_count`;
+
+function statements(db: Db) {
+  return {
+    auth: db.prepare<[string], DeviceAuthRow>('SELECT id, tenant_id, secret, revoked_at FROM devices WHERE id = ?'),
+    byStable: db.prepare<[string, string], { id: string; revoked_at: number | null }>('SELECT id, revoked_at FROM devices WHERE tenant_id = ? AND stable_id = ?'),
+    insert: db.prepare(
+      `INSERT INTO devices (id, tenant_id, stable_id, stable_id_source, secret, hostname, platform, os_release, arch, agent_version,
+         enrolled_at, heartbeat_interval_sec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    reenrol: db.prepare(
+      `UPDATE devices SET secret = ?, stable_id_source = ?, hostname = ?, platform = ?, os_release = ?, arch = ?, agent_version = ?,
+         enrolled_at = ?, enrol_count = enrol_count + 1, heartbeat_interval_sec = ? WHERE id = ?`,
+    ),
+    heartbeat: db.prepare(
+      `UPDATE devices SET last_seen_at = ?, heartbeat_sent_at = ?, status = ?, heartbeat_json = ?, hostname = ?, platform = ?,
+         os_release = ?, arch = ?, agent_version = ?, heartbeat_interval_sec = ?
+       WHERE id = ? AND (heartbeat_sent_at IS NULL OR heartbeat_sent_at <= ?)`,
+    ),
+    touch: db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
+    revoke: db.prepare('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    countAlerts: db.prepare('UPDATE devices SET alert_count = alert_count + ? WHERE id = ?'),
+    get: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE d.id = ?`),
+    list: db.prepare<[number], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d JOIN tenants t ON t.id = d.tenant_id ORDER BY t.name, d.hostname, d.id LIMIT ?`),
+    listTenant: db.prepare<[string, number], DeviceRow>(
+      `SELECT ${DEVICE_COLUMNS} FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE t.name = ? ORDER BY d.hostname, d.id LIMIT ?`,
+    ),
+  };
+}
+
+export class DeviceStore {
+  private readonly q: ReturnType<typeof statements>;
+
+  constructor(db: Db) {
+    this.q = statements(db);
+  }
+
+  authRecord(deviceId: string): DeviceAuthRow | undefined {
+    return this.q.auth.get(deviceId);
+  }
+
+  /** Enrols a device; call inside the enrolment transaction. */
+  enrol(tenantId: string, req: EnrollRequest, nowMs: number, heartbeatIntervalSec: number): EnrolOutcome {
+    const secret = newDeviceSecret();
+    const h = req.host;
+    const existing = this.q.byStable.get(tenantId, req.stableId);
+    if (existing) {
+      if (existing.revoked_at !== null) return { ok: false, reason: 'revoked' };
+      this.q.reenrol.run(secret, req.stableIdSource, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, req.agentVersion, nowMs, heartbeatIntervalSec, existing.id);
+      return { ok: true, deviceId: existing.id, secret, reenrolled: true };
+    }
+    const id = newId('dev_');
+    this.q.insert.run(id, tenantId, req.stableId, req.stableIdSource, secret, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, req.agentVersion, nowMs, heartbeatIntervalSec);
+    return { ok: true, deviceId: id, secret, reenrolled: false };
+  }
+
+  /**
+   * Stores a heartbeat if it is the newest seen from this device ('current'); an older one
+   * (delivered late) only updates last-seen ('older').
+   */
+  recordHeartbeat(deviceId: string, hb: Heartbeat, json: string, nowMs: number, heartbeatIntervalSec: number): 'current' | 'older' {
+    const sentAt = Date.parse(hb.sentAt);
+    const h = hb.host;
+    const r = this.q.heartbeat.run(nowMs, sentAt, hb.status, json, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, hb.agentVersion, heartbeatIntervalSec, deviceId, sentAt);
+    if (r.changes > 0) return 'current';
+    this.q.touch.run(nowMs, deviceId);
+    return 'older';
+  }
+
+  touch(deviceId: string, nowMs: number): void {
+    this.q.touch.run(nowMs, deviceId);
+  }
+
+  countAlerts(deviceId: string, n: number): void {
+    if (n > 0) this.q.countAlerts.run(n, deviceId);
+  }
+
+  revoke(deviceId: string, nowMs: number): boolean {
+    return this.q.revoke.run(nowMs, deviceId).changes > 0;
+  }
+
+  get(deviceId: string): DeviceRow | undefined {
+    return this.q.get.get(deviceId);
+  }
+
+  list(opts: { tenant?: string; limit: number }): DeviceRow[] {
+    return opts.tenant !== undefined ? this.q.listTenant.all(opts.tenant, opts.limit) : this.q.list.all(opts.limit);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The reference backend's schema, versioned in code. `PRAGMA user_version` records the last
+ * migration applied; each migration runs once, in its own transaction, in order. Never edit
+ * a released migration: add the next one.
+ *
+ * Times are integer milliseconds since the epoch (UTC). Device secrets are stored as the
+ * 32 raw bytes (HMAC needs the key itself; protect the database file: it is created 0600).
+ * Enrolment and admin tokens are stored only as SHA-256 hashes.
+ */
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tenants, enrolment tokens, devices, alerts, request nonces, settings',
+    sql: `
+      CREATE TABLE tenants (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at  INTEGER NOT NULL
+      );
+      CREATE TABLE enroll_tokens (
+        id          TEXT PRIMARY KEY,
+        tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+        token_hash  BLOB NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER,
+        max_uses    INTEGER,
+        uses        INTEGER NOT NULL DEFAULT 0,
+        revoked_at  INTEGER
+      );
+      CREATE TABLE devices (
+        id                     TEXT PRIMARY KEY,
+        tenant_id              TEXT NOT NULL REFERENCES tenants(id),
+        stable_id              TEXT NOT NULL,
+        stable_id_source       TEXT NOT NULL,
+        secret                 BLOB NOT NULL,
+        hostname               TEXT NOT NULL,
+        platform               TEXT NOT NULL,
+        os_release             TEXT,
+        arch                   TEXT,
+        agent_version          TEXT NOT NULL,
+        enrolled_at            INTEGER NOT NULL,
+        enrol_count            INTEGER NOT NULL DEFAULT 1,
+        revoked_at             INTEGER,
+        last_seen_at           INTEGER,
+        heartbeat_interval_sec INTEGER NOT NULL,
+        heartbeat_sent_at      INTEGER,
+        status                 TEXT NOT NULL DEFAULT 'unknown',
+        heartbeat_json         TEXT,
+        alert_count            INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (tenant_id, stable_id)
+      );
+      CREATE INDEX devices_by_tenant ON devices(tenant_id, hostname);
+      CREATE TABLE alerts (
+        device_id    TEXT NOT NULL REFERENCES devices(id),
+        alert_id     TEXT NOT NULL,
+        tenant_id    TEXT NOT NULL REFERENCES tenants(id),
+        kind         TEXT NOT NULL,
+        severity     TEXT NOT NULL,
+        raised_at    TEXT NOT NULL,
+        received_at  INTEGER NOT NULL,
+        alert_json   TEXT NOT NULL,
+        PRIMARY KEY (device_id, alert_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX alerts_by_tenant_time ON alerts(tenant_id, received_at);
+      CREATE INDEX alerts_by_time ON alerts(received_at);
+      CREATE TABLE request_nonces (
+        device_id   TEXT NOT NULL,
+        nonce       TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        PRIMARY KEY (device_id, nonce)
+      ) WITHOUT ROWID;
+      CREATE INDEX request_nonces_by_expiry ON request_nonces(expires_at);
+      CREATE TABLE settings (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+/** Applies the migrations this database has not seen; returns the versions applied. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const newest = migrations.reduce((n, m) => Math.max(n, m.version), 0);
+  if (current > newest) {
+    throw new Error(`the database is at schema version ${current}, newer than this server knows (${newest}); update Vigil`);
+  }
+  const applied: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

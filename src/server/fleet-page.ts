@@ -1,0 +1,160 @@
+/**
+ * The fleet page: server-rendered HTML with no scripts and no external assets. The one
+ * stylesheet is inline and allowed by its hash in the Content-Security-Policy, so the policy
+ * can forbid everything else (`default-src 'none'`). Every value from a device is escaped.
+ */
+import { createHash } from 'node:crypto';
+import type { AlertView, DeviceView } from '../shared/protocol.js';
+import type { Status } from '../shared/scan.js';
+
+const STYLE = `
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
+header{display:flex;align-items:center;justify-content:space-between;padding:12px 24px;background:#1b2a3a;color:#fff}
+header h1{font-size:18px;margin:0}
+header form{margin:0}
+main{padding:16px 24px}
+.summary{display:flex;gap:12px;flex-wrap:wrap;margin:0 0 16px;padding:0;list-style:none}
+.summary li{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:8px 12px}
+section{margin-bottom:24px}
+h2{font-size:16px;margin:16px 0 8px}
+table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d8dde3}
+th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e6e9ed;vertical-align:top}
+th{background:#eef1f4;font-weight:600}
+.badge{display:inline-block;border-radius:4px;padding:1px 8px;font-weight:600;font-size:12px;text-transform:uppercase}
+.s-ok{background:#d9f2dd;color:#1d5e27}.s-attention{background:#fdecc8;color:#7a4b00}
+.s-compromised{background:#f9d3d3;color:#8a1414}.s-unknown{background:#e3e5e8;color:#3d4650}
+.offline{color:#8a1414;font-weight:600}.online{color:#1d5e27}
+.muted{color:#5d6975}
+.login{max-width:360px;margin:80px auto;background:#fff;border:1px solid #d8dde3;border-radius:8px;padding:24px}
+.login input{width:100%;box-sizing:border-box;padding:8px;margin:8px 0 12px;font:inherit}
+.login button,header button{padding:6px 14px;font:inherit;cursor:pointer}
+.error{color:#8a1414}
+`;
+
+/** The Content-Security-Policy every HTML response carries. */
+export const FLEET_PAGE_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+function page(title: string, body: string, refreshSec?: number): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+${refreshSec ? `<meta http-equiv="refresh" content="${refreshSec}">` : ''}<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<body>${body}</body></html>
+`;
+}
+
+export function renderLoginPage(error?: string): string {
+  return page(
+    'Vigil fleet: sign in',
+    `<form class="login" method="post" action="/login">
+<h1>Vigil fleet</h1>
+<p class="muted">Enter the admin token printed when the server was first started.</p>
+${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
+<input type="text" name="username" value="admin" autocomplete="username" hidden>
+<label for="token">Admin token</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+export function relativeTime(fromIso: string | null, nowMs: number): string {
+  if (!fromIso) return 'never';
+  const s = Math.max(0, Math.round((nowMs - Date.parse(fromIso)) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+const STATUS_LABEL: Record<Status, string> = { ok: 'clean', attention: 'at risk', compromised: 'compromised', unknown: 'unknown' };
+
+function badge(status: Status): string {
+  return `<span class="badge s-${status}">${STATUS_LABEL[status]}</span>`;
+}
+
+function installsCell(d: DeviceView): string {
+  if (d.installs.length === 0) return d.lastScanAt ? '<span class="muted">none found</span>' : '<span class="muted">not scanned yet</span>';
+  return d.installs
+    .map((i) => `${escapeHtml(i.applicationName)} <strong>${escapeHtml(i.version ?? 'version unreadable')}</strong> <span class="muted">(${escapeHtml(i.versionClass)}${i.user ? `, ${escapeHtml(i.user)}` : ''})</span>`)
+    .join('<br>');
+}
+
+function deviceRow(d: DeviceView, nowMs: number): string {
+  const seen = d.revokedAt
+    ? '<span class="offline">revoked</span>'
+    : `<span class="${d.online ? 'online' : 'offline'}">${d.online ? 'online' : 'OFFLINE'}</span><br><span class="muted" title="${escapeHtml(d.lastSeenAt ?? '')}">${escapeHtml(relativeTime(d.lastSeenAt, nowMs))}</span>`;
+  const backlog = d.outbox ? `${d.outbox.pendingAlerts} pending${d.outbox.droppedAlerts ? `, <span class="error">${d.outbox.droppedAlerts} dropped</span>` : ''}` : '';
+  return `<tr>
+<td><strong>${escapeHtml(d.hostname)}</strong><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span></td>
+<td>${badge(d.status)}</td>
+<td>${escapeHtml(d.verdict?.summary ?? 'No scan reported yet.')}</td>
+<td>${installsCell(d)}</td>
+<td>${seen}</td>
+<td>${d.alertCount}</td>
+<td>${escapeHtml(d.agentVersion)}<br><span class="muted">${backlog}</span></td>
+</tr>`;
+}
+
+export interface FleetPageData {
+  tenants: Array<{ name: string; devices: DeviceView[] }>;
+  alerts: AlertView[];
+  nowMs: number;
+}
+
+export function renderFleetPage(data: FleetPageData): string {
+  const all = data.tenants.flatMap((t) => t.devices);
+  const count = (s: Status) => all.filter((d) => d.status === s).length;
+  const offline = all.filter((d) => !d.online && !d.revokedAt).length;
+  const summary = `<ul class="summary">
+<li><strong>${all.length}</strong> devices</li>
+<li>${badge('compromised')} ${count('compromised')}</li>
+<li>${badge('attention')} ${count('attention')}</li>
+<li>${badge('unknown')} ${count('unknown')}</li>
+<li>${badge('ok')} ${count('ok')}</li>
+<li><span class="offline">offline</span> ${offline}</li>
+</ul>`;
+  const tenants = data.tenants
+    .map((t) => {
+      const rows = t.devices.length
+        ? t.devices.map((d) => deviceRow(d, data.nowMs)).join('\n')
+        : '<tr><td colspan="7" class="muted">No devices enrolled yet.</td></tr>';
+      return `<section><h2>${escapeHtml(t.name)}</h2>
+<table><thead><tr><th>Device</th><th>Verdict</th><th>Why</th><th>Clients found (version)</th><th>Last seen</th><th>Alerts</th><th>Agent</th></tr></thead>
+<tbody>${rows}</tbody></table></section>`;
+    })
+    .join('\n');
+  const alerts = data.alerts.length
+    ? data.alerts
+        .map(
+          (a) => `<tr><td title="${escapeHtml(a.receivedAt)}">${escapeHtml(relativeTime(a.receivedAt, data.nowMs))}</td><td>${escapeHtml(a.tenant.name)}</td><td>${escapeHtml(a.hostname)}</td><td>${escapeHtml(a.kind)}</td><td>${badge(a.finding.severity === 'info' ? 'ok' : a.finding.severity)}</td><td>${escapeHtml(a.finding.title)}</td></tr>`,
+        )
+        .join('\n')
+    : '<tr><td colspan="6" class="muted">No alerts.</td></tr>';
+  return page(
+    'Vigil fleet',
+    `<header><h1>Vigil fleet</h1><form method="post" action="/logout"><button type="submit">Sign out</button></form></header>
+<main>${summary}
+${tenants || '<p class="muted">No tenants yet: create one with <code>vigil server token create --tenant NAME</code>.</p>'}
+<section><h2>Recent alerts</h2>
+<table><thead><tr><th>Received</th><th>Customer</th><th>Device</th><th>Kind</th><th>Severity</th><th>What</th></tr></thead>
+<tbody>${alerts}</tbody></table></section>
+<p class="muted">A device is marked offline after three missed heartbeat intervals. This page refreshes every 30 s.</p>
+</main>`,
+    30,
+  );
+}

@@ -1,0 +1,82 @@
+/**
+ * What the ingest endpoints do to the database, each in one transaction: enrol a device,
+ * store a heartbeat, store alerts. A device only ever writes under the tenant its
+ * credential belongs to: the tenant comes from the credential, never from the body.
+ */
+import type { Alert, EnrollRequest, EnrollResponse, Heartbeat } from '../shared/protocol.js';
+import type { Db } from './database/open-database.js';
+import type { TenantStore } from './database/tenant-store.js';
+import type { DeviceStore } from './database/device-store.js';
+import type { AlertStore } from './database/alert-store.js';
+import type { NonceStore } from './database/nonce-store.js';
+import type { AuthenticatedDevice } from './device-auth.js';
+import { ApiError } from './api-error.js';
+
+export interface IngestStores {
+  db: Db;
+  tenants: TenantStore;
+  devices: DeviceStore;
+  alerts: AlertStore;
+  nonces: NonceStore;
+}
+
+export class IngestService {
+  private readonly enrolTx;
+  private readonly heartbeatTx;
+  private readonly alertsTx;
+
+  constructor(
+    private readonly s: IngestStores,
+    private readonly heartbeatIntervalSec: () => number,
+  ) {
+    this.enrolTx = s.db.transaction((req: EnrollRequest, nowMs: number): EnrollResponse => {
+      const token = s.tenants.checkToken(req.enrollToken, nowMs);
+      // One message for unknown, expired, revoked and used-up tokens: no oracle for guessing.
+      if (!token.ok) throw new ApiError(401, 'invalid_enroll_token', 'the enrolment token is not valid (unknown, expired, revoked or used up)');
+      const out = s.devices.enrol(token.tenant.id, req, nowMs, this.heartbeatIntervalSec());
+      if (!out.ok) throw new ApiError(403, 'revoked_device', 'this device was revoked by the partner and cannot enrol again; ask them to delete it first');
+      s.tenants.countTokenUse(token.tokenId);
+      return {
+        deviceId: out.deviceId,
+        deviceSecret: out.secret.toString('base64url'),
+        tenant: { id: token.tenant.id, name: token.tenant.name },
+        reenrolled: out.reenrolled,
+        heartbeatIntervalSec: this.heartbeatIntervalSec(),
+        serverTime: new Date(nowMs).toISOString(),
+      };
+    });
+    this.heartbeatTx = s.db.transaction((device: AuthenticatedDevice, hb: Heartbeat, nowMs: number) => {
+      if (!s.nonces.claim(device.id, device.nonce, device.nonceExpiresAtMs)) throw replay();
+      return s.devices.recordHeartbeat(device.id, hb, JSON.stringify(hb), nowMs, this.heartbeatIntervalSec());
+    });
+    this.alertsTx = s.db.transaction((device: AuthenticatedDevice, alerts: readonly Alert[], nowMs: number) => {
+      if (!s.nonces.claim(device.id, device.nonce, device.nonceExpiresAtMs)) throw replay();
+      const r = s.alerts.insert(device.id, device.tenantId, alerts, nowMs);
+      s.devices.countAlerts(device.id, r.stored.length);
+      s.devices.touch(device.id, nowMs);
+      return r;
+    });
+  }
+
+  enrol(req: EnrollRequest, nowMs: number): EnrollResponse {
+    return this.enrolTx(req, nowMs);
+  }
+
+  heartbeat(device: AuthenticatedDevice, hb: Heartbeat, nowMs: number): 'current' | 'older' {
+    return this.heartbeatTx(device, hb, nowMs);
+  }
+
+  /** Stored durably (synchronous=FULL) before the agent is told, since it then forgets them. */
+  storeAlerts(device: AuthenticatedDevice, alerts: readonly Alert[], nowMs: number): { stored: string[]; duplicates: string[] } {
+    this.s.db.pragma('synchronous = FULL');
+    try {
+      return this.alertsTx(device, alerts, nowMs);
+    } finally {
+      this.s.db.pragma('synchronous = NORMAL');
+    }
+  }
+}
+
+function replay(): ApiError {
+  return new ApiError(401, 'replayed_request', 'this request was already received (same nonce)');
+}

@@ -1,0 +1,62 @@
+/**
+ * Per-key token buckets (per device for ingest, per address for the login form). Pure
+ * arithmetic over an injected clock; the map holds one small entry per active key and
+ * forgets keys idle long enough to have refilled.
+ */
+export interface RatePolicy {
+  /** Requests allowed in a burst. */
+  capacity: number;
+  /** Tokens added per second. */
+  refillPerSec: number;
+}
+
+export interface Bucket {
+  tokens: number;
+  updatedMs: number;
+}
+
+export type TakeResult = { allowed: true } | { allowed: false; retryAfterSec: number };
+
+/** Takes one token from `bucket` (mutated) at time `nowMs`. */
+export function takeToken(bucket: Bucket, nowMs: number, policy: RatePolicy): TakeResult {
+  const elapsed = Math.max(0, nowMs - bucket.updatedMs) / 1000;
+  bucket.tokens = Math.min(policy.capacity, bucket.tokens + elapsed * policy.refillPerSec);
+  bucket.updatedMs = nowMs;
+  if (bucket.tokens >= 1) {
+    bucket.tokens -= 1;
+    return { allowed: true };
+  }
+  return { allowed: false, retryAfterSec: Math.max(1, Math.ceil((1 - bucket.tokens) / policy.refillPerSec)) };
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private lastSweepMs = 0;
+
+  constructor(
+    private readonly policy: RatePolicy,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  take(key: string): TakeResult {
+    const nowMs = this.now();
+    this.sweep(nowMs);
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { tokens: this.policy.capacity, updatedMs: nowMs };
+      this.buckets.set(key, b);
+    }
+    return takeToken(b, nowMs, this.policy);
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private sweep(nowMs: number): void {
+    const fullAfterMs = (this.policy.capacity / this.policy.refillPerSec) * 1000;
+    if (nowMs - this.lastSweepMs < Math.max(fullAfterMs, 60_000)) return;
+    this.lastSweepMs = nowMs;
+    for (const [k, b] of this.buckets) if (nowMs - b.updatedMs >= fullAfterMs) this.buckets.delete(k);
+  }
+}

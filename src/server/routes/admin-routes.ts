@@ -1,0 +1,65 @@
+/**
+ * The admin API, behind `Authorization: Bearer <admin token>`: tenants, devices (list,
+ * detail, revoke) and alerts, filtered by tenant name or device.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AdminListQuerySchema, API_PATHS, DeviceIdSchema, type AlertList, type DeviceDetail, type DeviceList } from '../../shared/protocol.js';
+import { ApiError } from '../api-error.js';
+import { validate } from '../request-body.js';
+import { alertView, deviceDetail, deviceView } from '../fleet-view.js';
+import type { ServerContext } from '../server-context.js';
+
+const DeviceParamsSchema = z.object({ id: DeviceIdSchema });
+
+export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const requireAdmin = (req: FastifyRequest): void => {
+    if (!ctx.adminAuth.checkBearer(req.headers.authorization)) {
+      throw new ApiError(401, 'unauthorized', 'the admin API needs Authorization: Bearer <admin token>');
+    }
+  };
+
+  app.get(API_PATHS.tenants, async (req) => {
+    requireAdmin(req);
+    const counts = new Map<string, number>();
+    for (const d of ctx.devices.list({ limit: 1_000_000 })) counts.set(d.tenant_id, (counts.get(d.tenant_id) ?? 0) + 1);
+    return {
+      tenants: ctx.tenants.listTenants().map((t) => ({ id: t.id, name: t.name, createdAt: new Date(t.created_at).toISOString(), devices: counts.get(t.id) ?? 0 })),
+    };
+  });
+
+  app.get(API_PATHS.devices, async (req): Promise<DeviceList> => {
+    requireAdmin(req);
+    const q = validate(AdminListQuerySchema, req.query);
+    const now = ctx.now();
+    return { devices: ctx.devices.list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), limit: q.limit }).map((r) => deviceView(r, now)) };
+  });
+
+  app.get(`${API_PATHS.devices}/:id`, async (req): Promise<DeviceDetail> => {
+    requireAdmin(req);
+    const { id } = validate(DeviceParamsSchema, req.params);
+    const row = ctx.devices.get(id);
+    if (!row) throw new ApiError(404, 'not_found', 'no such device');
+    return deviceDetail(row, ctx.now());
+  });
+
+  app.post(`${API_PATHS.devices}/:id/revoke`, async (req) => {
+    requireAdmin(req);
+    const { id } = validate(DeviceParamsSchema, req.params);
+    const row = ctx.devices.get(id);
+    if (!row) throw new ApiError(404, 'not_found', 'no such device');
+    ctx.devices.revoke(id, ctx.now());
+    ctx.log.warn('device revoked', { deviceId: id, tenant: row.tenant_name });
+    return deviceView(ctx.devices.get(id)!, ctx.now());
+  });
+
+  app.get(API_PATHS.alerts, async (req): Promise<AlertList> => {
+    requireAdmin(req);
+    const q = validate(AdminListQuerySchema, req.query);
+    return {
+      alerts: ctx.alerts
+        .list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}), limit: q.limit })
+        .map(alertView),
+    };
+  });
+}

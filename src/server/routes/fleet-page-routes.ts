@@ -1,0 +1,68 @@
+/**
+ * The fleet page (GET /) and its login (GET/POST /login, POST /logout). Forms post only to
+ * this origin; a POST whose Origin header names another origin is refused.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../api-error.js';
+import { clearedSessionCookie, sessionCookie } from '../admin-auth.js';
+import { alertView, deviceView } from '../fleet-view.js';
+import type { AlertRow } from '../database/alert-store.js';
+import { renderFleetPage, renderLoginPage } from '../fleet-page.js';
+import type { ServerContext } from '../server-context.js';
+
+/** No Origin header (not a browser, or an old one) passes; SameSite=Strict covers the cookie. */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').send(body);
+}
+
+export function registerFleetPageRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/', async (req, reply) => {
+    if (!ctx.adminAuth.checkSession(req.headers.cookie)) return reply.redirect('/login', 303);
+    const now = ctx.now();
+    const devices = ctx.devices.list({ limit: 100_000 }).map((r) => deviceView(r, now));
+    // Worst first within each customer: what needs the partner's attention is at the top.
+    const rank = { compromised: 0, unknown: 1, attention: 2, ok: 3 } as const;
+    devices.sort((a, b) => rank[a.status] - rank[b.status] || a.hostname.localeCompare(b.hostname));
+    const tenants = ctx.tenants.listTenants().map((t) => ({ name: t.name, devices: devices.filter((d) => d.tenant.id === t.id) }));
+    return html(reply, 200, renderFleetPage({ tenants, alerts: ctx.alerts.list({ limit: 50 }).flatMap(alertIfReadable), nowMs: now }));
+  });
+
+  app.get('/login', async (_req, reply) => html(reply, 200, renderLoginPage()));
+
+  app.post('/login', async (req, reply) => {
+    if (!sameOrigin(req)) throw new ApiError(403, 'unauthorized', 'cross-origin form post refused');
+    const rate = ctx.loginLimiter.take(req.ip);
+    if (!rate.allowed) return html(reply.header('retry-after', String(rate.retryAfterSec)), 429, renderLoginPage(`Too many attempts; wait ${rate.retryAfterSec} s.`));
+    const token = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>).token : undefined;
+    if (typeof token !== 'string' || !ctx.adminAuth.checkToken(token.trim())) {
+      ctx.log.warn('fleet page sign-in refused', { ip: req.ip });
+      return html(reply, 401, renderLoginPage('That is not the admin token.'));
+    }
+    const s = ctx.adminAuth.newSession();
+    return reply.header('set-cookie', sessionCookie(s.value, s.maxAgeSec, ctx.secureCookies)).redirect('/', 303);
+  });
+
+  app.post('/logout', async (req, reply) => {
+    if (!sameOrigin(req)) throw new ApiError(403, 'unauthorized', 'cross-origin form post refused');
+    return reply.header('set-cookie', clearedSessionCookie(ctx.secureCookies)).redirect('/login', 303);
+  });
+}
+
+/** A stored alert that no longer parses (written by another version) is left off the page. */
+function alertIfReadable(r: AlertRow) {
+  try {
+    return [alertView(r)];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * POST /v1/enroll, /v1/heartbeats, /v1/alerts. Device requests are authenticated on their
+ * raw bytes first, then rate-limited per device, then inflated, parsed and validated; the
+ * write and the nonce claim share one transaction.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  AlertsRequestSchema,
+  API_PATHS,
+  EnrollRequestSchema,
+  HeartbeatSchema,
+  type AlertsResponse,
+  type HeartbeatResponse,
+} from '../../shared/protocol.js';
+import { ApiError } from '../api-error.js';
+import { authenticateDevice, type AuthenticatedDevice } from '../device-auth.js';
+import { readBody } from '../request-body.js';
+import type { ServerContext } from '../server-context.js';
+
+function contentEncoding(req: FastifyRequest): string | undefined {
+  const v = req.headers['content-encoding'];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const authenticate = (req: FastifyRequest, path: string): AuthenticatedDevice => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const device = authenticateDevice(
+      { method: req.method, path, headers: req.headers, rawBody: raw, nowMs: ctx.now(), windowSec: ctx.limits.replayWindowSec },
+      (id) => ctx.devices.authRecord(id),
+    );
+    const rate = ctx.deviceLimiter.take(device.id);
+    if (!rate.allowed) {
+      throw new ApiError(429, 'rate_limited', `too many requests from this device; retry in ${rate.retryAfterSec} s`, { retryAfterSec: rate.retryAfterSec });
+    }
+    return device;
+  };
+
+  app.post(API_PATHS.enroll, async (req, reply) => {
+    const body = readBody(EnrollRequestSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
+    const res = ctx.ingest.enrol(body, ctx.now());
+    ctx.log.info('device enrolled', { deviceId: res.deviceId, tenant: res.tenant.name, hostname: body.host.hostname, reenrolled: res.reenrolled });
+    return reply.code(res.reenrolled ? 200 : 201).send(res);
+  });
+
+  app.post(API_PATHS.heartbeats, async (req): Promise<HeartbeatResponse> => {
+    const device = authenticate(req, API_PATHS.heartbeats);
+    const hb = readBody(HeartbeatSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
+    if (hb.deviceId !== device.id) throw new ApiError(403, 'device_mismatch', 'the body names another device than the credential');
+    ctx.ingest.heartbeat(device, hb, ctx.now());
+    return { ok: true, heartbeatIntervalSec: ctx.heartbeatIntervalSec, serverTime: new Date(ctx.now()).toISOString() };
+  });
+
+  app.post(API_PATHS.alerts, async (req): Promise<AlertsResponse> => {
+    const device = authenticate(req, API_PATHS.alerts);
+    const body = readBody(AlertsRequestSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
+    if (body.deviceId !== device.id) throw new ApiError(403, 'device_mismatch', 'the body names another device than the credential');
+    const res = ctx.ingest.storeAlerts(device, body.alerts, ctx.now());
+    if (res.stored.length) ctx.log.warn('alerts received', { deviceId: device.id, stored: res.stored.length, duplicates: res.duplicates.length });
+    return res;
+  });
+}

@@ -1,0 +1,33 @@
+/** What the route modules share: stores, services, auth, limits, clock and logger. */
+import type { Logger } from '../core/logging/logger.js';
+import type { Db } from './database/open-database.js';
+import type { TenantStore } from './database/tenant-store.js';
+import type { DeviceStore } from './database/device-store.js';
+import type { AlertStore } from './database/alert-store.js';
+import type { NonceStore } from './database/nonce-store.js';
+import type { IngestService } from './ingest-service.js';
+import type { AdminAuth } from './admin-auth.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+export interface ServerLimits {
+  maxWireBodyBytes: number;
+  maxDecodedBodyBytes: number;
+  replayWindowSec: number;
+}
+
+export interface ServerContext {
+  db: Db;
+  tenants: TenantStore;
+  devices: DeviceStore;
+  alerts: AlertStore;
+  nonces: NonceStore;
+  ingest: IngestService;
+  adminAuth: AdminAuth;
+  deviceLimiter: RateLimiter;
+  loginLimiter: RateLimiter;
+  limits: ServerLimits;
+  heartbeatIntervalSec: number;
+  secureCookies: boolean;
+  now: () => number;
+  log: Logger;
+}

@@ -1,0 +1,152 @@
+/**
+ * The reference partner backend: fastify over an embedded SQLite database. `buildServer`
+ * returns the fastify instance (not listening), so tests use `inject` or listen on a
+ * loopback port, and `vigil server start` listens on the address it was given.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { API_PATHS, PROTOCOL_LIMITS } from '../shared/protocol.js';
+import { silentLogger, type Logger } from '../core/logging/logger.js';
+import type { Db } from './database/open-database.js';
+import { TenantStore } from './database/tenant-store.js';
+import { DeviceStore } from './database/device-store.js';
+import { AlertStore } from './database/alert-store.js';
+import { NonceStore } from './database/nonce-store.js';
+import { IngestService } from './ingest-service.js';
+import { AdminAuth } from './admin-auth.js';
+import { RateLimiter, type RatePolicy } from './rate-limiter.js';
+import { ApiError } from './api-error.js';
+import { FLEET_PAGE_CSP } from './fleet-page.js';
+import type { ServerContext, ServerLimits } from './server-context.js';
+import { registerIngestRoutes } from './routes/ingest-routes.js';
+import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerFleetPageRoutes } from './routes/fleet-page-routes.js';
+
+export interface ServerOptions {
+  db: Db;
+  /** SHA-256 of the admin token. */
+  adminTokenHash: Buffer;
+  /** Key that signs fleet-page session cookies. */
+  sessionKey: Buffer;
+  logger?: Logger;
+  /** The heartbeat interval devices are told to use. */
+  heartbeatIntervalSec?: number;
+  /** Per-device limit on authenticated requests. */
+  deviceRateLimit?: RatePolicy;
+  limits?: Partial<ServerLimits>;
+  /** Mark cookies Secure (set when the server is reached over https, e.g. behind a TLS proxy). */
+  secureCookies?: boolean;
+  /** Serve https directly (otherwise put a TLS reverse proxy in front). */
+  https?: { key: Buffer; cert: Buffer };
+  now?: () => number;
+}
+
+export const DEFAULT_DEVICE_RATE_LIMIT: RatePolicy = { capacity: 60, refillPerSec: 1 };
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const now = opts.now ?? Date.now;
+  const log = opts.logger ?? silentLogger;
+  const limits: ServerLimits = {
+    maxWireBodyBytes: opts.limits?.maxWireBodyBytes ?? PROTOCOL_LIMITS.maxWireBodyBytes,
+    maxDecodedBodyBytes: opts.limits?.maxDecodedBodyBytes ?? PROTOCOL_LIMITS.maxDecodedBodyBytes,
+    replayWindowSec: opts.limits?.replayWindowSec ?? PROTOCOL_LIMITS.replayWindowSec,
+  };
+  const heartbeatIntervalSec = opts.heartbeatIntervalSec ?? 60;
+  const tenants = new TenantStore(opts.db);
+  const devices = new DeviceStore(opts.db);
+  const alerts = new AlertStore(opts.db);
+  const nonces = new NonceStore(opts.db);
+  const ctx: ServerContext = {
+    db: opts.db,
+    tenants,
+    devices,
+    alerts,
+    nonces,
+    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces }, () => heartbeatIntervalSec),
+    adminAuth: new AdminAuth(opts.adminTokenHash, opts.sessionKey, now),
+    deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
+    loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
+    limits,
+    heartbeatIntervalSec,
+    secureCookies: opts.secureCookies ?? opts.https !== undefined,
+    now,
+    log,
+  };
+
+  const base = { logger: false, bodyLimit: limits.maxWireBodyBytes, trustProxy: false, return503OnClosing: true } as const;
+  const app: FastifyInstance = opts.https ? (Fastify({ ...base, https: opts.https }) as unknown as FastifyInstance) : Fastify(base);
+
+  // Ingest bodies stay raw bytes: the signature covers them as sent, and they are inflated
+  // and parsed only after the request is authenticated.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+    // same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts.
+    reply.header('referrer-policy', 'same-origin');
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (type.startsWith('text/html')) {
+      reply.header('content-security-policy', FLEET_PAGE_CSP);
+      reply.header('x-frame-options', 'DENY');
+    }
+    return payload;
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    const apiErr = toApiError(err);
+    if (apiErr.statusCode >= 500) log.error('request failed', { method: req.method, url: req.url, error: err });
+    else if (apiErr.code !== 'rate_limited') {
+      log.info('request refused', { method: req.method, url: req.url.slice(0, 200), status: apiErr.statusCode, code: apiErr.code, device: req.headers['x-vigil-device'] });
+    }
+    if (apiErr.extra.retryAfterSec !== undefined) reply.header('retry-after', String(apiErr.extra.retryAfterSec));
+    if (apiErr.code === 'unauthorized' && req.url.startsWith('/v1/')) reply.header('www-authenticate', 'Bearer realm="vigil-admin"');
+    return reply.code(apiErr.statusCode).type('application/json; charset=utf-8').send(apiErr.body());
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const e = new ApiError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`);
+    return reply.code(404).send(e.body());
+  });
+
+  app.get(API_PATHS.healthz, async () => ({ ok: true }));
+  registerIngestRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  registerFleetPageRoutes(app, ctx);
+
+  // Forget request nonces once their timestamps have left the replay window.
+  const purge = setInterval(() => {
+    try {
+      const n = nonces.purge(now());
+      if (n) log.debug('purged request nonces', { count: n });
+    } catch (err) {
+      log.error('nonce purge failed', { error: err });
+    }
+  }, 60_000);
+  purge.unref();
+  app.addHook('onClose', async () => clearInterval(purge));
+
+  return app;
+}
+
+function toApiError(err: FastifyError | ApiError): ApiError {
+  if (err instanceof ApiError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'payload_too_large', 'the request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError(400, 'malformed_json', 'the body is not valid JSON');
+    default: {
+      const status = err.statusCode ?? 500;
+      if (status >= 400 && status < 500) return new ApiError(status, 'invalid_request', err.message.slice(0, 300));
+      return new ApiError(500, 'internal_error', 'the server failed to handle this request; it was logged');
+    }
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * End to end, with real processes on loopback: the reference server (`vigil server start`),
+ * `vigil run --once`, and a real agent process that is killed with SIGKILL while the server
+ * is down. Nothing is lost and nothing is stored twice.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlertList, DeviceDetail, DeviceList } from '../../src/shared/protocol.js';
+import { connectionAlert } from '../server/helpers/sample-reports.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const VIGIL = path.join(ROOT, 'tests/server/helpers/vigil-command.ts');
+const AGENT = path.join(ROOT, 'tests/e2e/reporting-agent-child.ts');
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
+
+interface Proc {
+  child: ChildProcess;
+  out: string[];
+  err: string;
+  exited: Promise<number | null>;
+  waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
+}
+
+const running = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  running.clear();
+});
+
+function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  const out: string[] = [];
+  let buf = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    out.push(...parts);
+    for (const w of waiters.splice(0)) w();
+  });
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const proc: Proc = {
+    child,
+    out,
+    get err() {
+      return err;
+    },
+    exited,
+    async waitFor(re, ms = 20_000) {
+      const end = Date.now() + ms;
+      for (;;) {
+        for (const line of out) {
+          const m = re.exec(line);
+          if (m) return m;
+        }
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`no line matching ${re} (exit ${child.exitCode}); stdout:\n${out.join('\n')}\nstderr:\n${err.slice(-2000)}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 100);
+        });
+      }
+    },
+  };
+  return proc;
+}
+
+async function startServer(dbFile: string, port = 0): Promise<{ proc: Proc; url: string }> {
+  const proc = start(VIGIL, ['server', 'start', '--db', dbFile, '--port', String(port)], { VIGIL_ADMIN_TOKEN: ADMIN_TOKEN });
+  const m = await proc.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  return { proc, url: m[1]! };
+}
+
+async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  p.child.kill(signal);
+  return p.exited;
+}
+
+async function createToken(dbFile: string, tenant: string): Promise<string> {
+  const p = start(VIGIL, ['server', 'token', 'create', '--tenant', tenant, '--db', dbFile, '--json']);
+  expect(await p.exited).toBe(0);
+  return JSON.parse(p.out.join('\n')).enrollToken;
+}
+
+async function admin<T>(url: string, p: string): Promise<T> {
+  const res = await fetch(url + p, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const maxPending = (p: Proc) => Math.max(0, ...p.out.map((l) => /^pending=(\d+)$/.exec(l)).filter((m) => m !== null).map((m) => Number(m![1])));
+
+describe('reporting end to end (real processes)', () => {
+  it('vigil run --once enrols, reports its verdict, exits with the scan code, and does not need the token again', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-'));
+    const dbFile = path.join(dir, 'server.db');
+    const token = await createToken(dbFile, 'Acme Dental');
+    const server = await startServer(dbFile);
+    try {
+      const cfg = path.join(dir, 'agent.json');
+      await writeFile(cfg, JSON.stringify({ serverUrl: server.url, enrollToken: token, stateDir: 'state', logLevel: 'warn' }));
+      const run = start(VIGIL, ['run', '--config', cfg, '--once']);
+      const code = await run.exited;
+      expect(run.out.join('\n')).toMatch(/^report: delivered as dev_[A-Za-z0-9_-]{22} \(tenant Acme Dental\)$/m);
+      const devices = (await admin<DeviceList>(server.url, '/v1/devices')).devices;
+      expect(devices).toHaveLength(1);
+      const d = devices[0]!;
+      expect(d).toMatchObject({ tenant: { name: 'Acme Dental' }, online: true, enrolCount: 1, outbox: { pendingAlerts: 0 } });
+      // The exit code is the scan's: the status the partner sees, as RMM scripts see it.
+      expect(code).toBe({ ok: 0, attention: 1, compromised: 2, unknown: 3 }[d.status]);
+
+      // Second run without the token: the stored credential is used, no new enrolment.
+      await writeFile(cfg, JSON.stringify({ serverUrl: server.url, stateDir: 'state', logLevel: 'warn' }));
+      const again = start(VIGIL, ['run', '--config', cfg, '--once']);
+      expect(await again.exited).toBe(code);
+      const after = (await admin<DeviceDetail>(server.url, `/v1/devices/${d.deviceId}`));
+      expect(after.enrolCount).toBe(1);
+      expect(Date.parse(after.lastSeenAt!)).toBeGreaterThan(Date.parse(d.lastSeenAt!));
+    } finally {
+      await stop(server.proc);
+    }
+  });
+
+  it('100 alerts raised while the server is down survive two SIGKILLs of the agent and are stored exactly once', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-'));
+    const dbFile = path.join(dir, 'server.db');
+    const stateDir = path.join(dir, 'agent-state');
+    const token = await createToken(dbFile, 'Acme Dental');
+    let server = await startServer(dbFile);
+    const port = new URL(server.url).port;
+    const agentArgs = [JSON.stringify({ serverUrl: server.url, token, stateDir, alerts: 100, everyMs: 15 })];
+
+    // The agent enrols while the server is up; then the server goes down.
+    let agent = start(AGENT, agentArgs);
+    await agent.waitFor(/^enrolled$/);
+    expect(await stop(server.proc)).toBe(0);
+    await writeFile(path.join(stateDir, 'go'), '');
+
+    // Kill 1: about a third of the alerts queued.
+    await agent.waitFor(/^pending=(3\d|[4-9]\d)$/);
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    const queuedBeforeKill1 = maxPending(agent);
+
+    // Kill 2: the restarted agent finds everything it had queued, and queues more.
+    agent = start(AGENT, agentArgs);
+    const reopened1 = Number((await agent.waitFor(/^started pending=(\d+)$/))[1]);
+    expect(reopened1).toBeGreaterThanOrEqual(queuedBeforeKill1);
+    await agent.waitFor(/^pending=(7\d|[89]\d)$/);
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    const queuedBeforeKill2 = maxPending(agent);
+
+    // Both come back.
+    server = await startServer(dbFile, Number(port));
+    agent = start(AGENT, agentArgs);
+    const reopened2 = Number((await agent.waitFor(/^started pending=(\d+)$/))[1]);
+    expect(reopened2).toBeGreaterThanOrEqual(queuedBeforeKill2);
+
+    const alerts = await until('all 100 alerts on the server', async () => {
+      const list = await admin<AlertList>(server.url, '/v1/alerts?limit=1000');
+      return list.alerts.length >= 100 && list.alerts;
+    });
+    await agent.waitFor(/^pending=0$/);
+    // Give any straggling resend a chance to (wrongly) add a row, then count in the database.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await stop(agent)).toBe(0);
+    expect(await stop(server.proc)).toBe(0);
+
+    const expected = Array.from({ length: 100 }, (_, i) => connectionAlert(i).alertId).sort();
+    expect(alerts.map((a) => a.alertId).sort()).toEqual(expected);
+    const db = new Database(dbFile, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT alert_id FROM alerts ORDER BY alert_id').all() as Array<{ alert_id: string }>;
+      expect(rows.map((r) => r.alert_id)).toEqual(expected);
+      expect(db.prepare('SELECT alert_count FROM devices').get()).toEqual({ alert_count: 100 });
+    } finally {
+      db.close();
+    }
+  });
+});

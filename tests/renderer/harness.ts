@@ -1,0 +1,109 @@
+/**
+ * Serves the built status window to Debian's Chromium through the app's own protocol
+ * handler (src/main/app-protocol.ts), so the page gets exactly the headers the app sends,
+ * CSP included. Chromium cannot load vigil:// without Electron, so requests to
+ * https://vigil.test/ are intercepted and answered by the handler as vigil://app/….
+ * A fake `window.vigil` bridge is injected before the page's own script runs.
+ */
+import { readFile } from 'node:fs/promises';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createAppProtocolHandler } from '../../src/main/app-protocol.js';
+import type { AgentState } from '../../src/shared/agent-state.js';
+import { silentLogger } from '../../src/core/logging/logger.js';
+import type { BrowserScope, Globals } from './browser-scope.js';
+
+export const ORIGIN = 'https://vigil.test';
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}
+
+export interface PageProblems {
+  cspViolations: string[];
+  consoleErrors: string[];
+  pageErrors: string[];
+}
+
+export interface OpenOptions {
+  state: AgentState | null | unknown;
+  deviceScaleFactor?: 1 | 2;
+  width?: number;
+  height?: number;
+  /** Leave window.vigil undefined (a page opened without the preload). */
+  noBridge?: boolean;
+  colorScheme?: 'light' | 'dark';
+}
+
+export interface OpenedPage {
+  context: BrowserContext;
+  page: Page;
+  problems: PageProblems;
+  calls: () => Promise<unknown[][]>;
+  push: (state: unknown) => Promise<void>;
+}
+
+export async function openStatusPage(browser: Browser, rendererDir: string, o: OpenOptions): Promise<OpenedPage> {
+  const context = await browser.newContext({
+    viewport: { width: o.width ?? 720, height: o.height ?? 640 },
+    deviceScaleFactor: o.deviceScaleFactor ?? 1,
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+    colorScheme: o.colorScheme ?? 'light',
+    reducedMotion: 'reduce',
+  });
+  const handler = createAppProtocolHandler({ rendererDir, readFile: (f) => readFile(f), logger: silentLogger });
+  await context.route(`${ORIGIN}/**`, async (route) => {
+    const url = route.request().url().replace(ORIGIN, 'vigil://app');
+    const res = await handler(new Request(url, { method: route.request().method() }));
+    await route.fulfill({ status: res.status, headers: Object.fromEntries(res.headers), body: Buffer.from(await res.arrayBuffer()) });
+  });
+  // Anything else (a stray request to the network) fails loudly.
+  await context.route((url) => !url.href.startsWith(ORIGIN), (route) => route.abort('blockedbyclient'));
+
+  const page = await context.newPage();
+  const problems: PageProblems = { cspViolations: [], consoleErrors: [], pageErrors: [] };
+  page.on('console', (m) => {
+    if (m.type() === 'error' || /Content Security Policy|Trusted Type/i.test(m.text())) problems.consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.pageErrors.push(e.message));
+  await page.exposeFunction('__vigilViolation', (v: string) => problems.cspViolations.push(v));
+  await page.clock.setFixedTime(new Date('2026-11-25T10:00:00Z'));
+  await page.addInitScript(
+    ({ state, noBridge }) => {
+      const w = globalThis as unknown as Globals;
+      const { document } = globalThis as unknown as BrowserScope;
+      document.addEventListener('securitypolicyviolation', (e) => {
+        (w.__vigilViolation as (s: string) => void)(`${e.violatedDirective} ${e.blockedURI}`);
+      });
+      const calls: unknown[][] = [];
+      const listeners: ((s: unknown) => void)[] = [];
+      w.__calls = calls;
+      w.__push = (s: unknown) => listeners.forEach((l) => l(s));
+      if (noBridge) return;
+      w.vigil = Object.freeze({
+        getState: async () => state,
+        onState: (cb: (s: unknown) => void) => {
+          listeners.push(cb);
+          return () => listeners.splice(listeners.indexOf(cb), 1);
+        },
+        checkNow: async () => (calls.push(['checkNow']), { ok: true }),
+        openLogs: async () => (calls.push(['openLogs']), { ok: false, error: 'The log folder could not be opened.' }),
+        openAdviceLink: async (id: string, i: number) => (calls.push(['openAdviceLink', id, i]), { ok: true }),
+      });
+    },
+    { state: o.state, noBridge: o.noBridge ?? false },
+  );
+  await page.goto(`${ORIGIN}/index.html`);
+  await page.waitForFunction(() => (globalThis as unknown as BrowserScope).document.getElementById('status-why')?.textContent !== 'Loading…');
+  return {
+    context,
+    page,
+    problems,
+    calls: () => page.evaluate(() => (globalThis as unknown as { __calls: unknown[][] }).__calls),
+    push: (s) => page.evaluate((st) => (globalThis as unknown as { __push: (x: unknown) => void }).__push(st), s),
+  };
+}

@@ -1,0 +1,79 @@
+import { mkdtemp, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { migrate, MIGRATIONS } from '../../src/server/database/migrations.js';
+import { openDatabase } from '../../src/server/database/open-database.js';
+import { TenantStore } from '../../src/server/database/tenant-store.js';
+import { resolveAdminToken, resetAdminToken, sessionKey } from '../../src/server/admin-token.js';
+import { hashToken } from '../../src/server/secret-tokens.js';
+import { takeToken, RateLimiter } from '../../src/server/rate-limiter.js';
+
+describe('database', () => {
+  it('creates the file 0600 in WAL mode at the newest schema, and migrating again is a no-op', async () => {
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'vigil-db-')), 'server.db');
+    const db = openDatabase(file);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.at(-1)!.version);
+    expect(migrate(db)).toEqual([]);
+    db.close();
+  });
+
+  it('refuses a database from a newer server', () => {
+    const db = new Database(':memory:');
+    db.pragma('user_version = 99');
+    expect(() => migrate(db)).toThrow(/schema version 99, newer than this server knows/);
+  });
+
+  it('rolls back a failing migration whole', () => {
+    const db = new Database(':memory:');
+    expect(() => migrate(db, [{ version: 1, name: 'broken', sql: 'CREATE TABLE a (x); CREATE TABLE oops (' }])).toThrow();
+    expect(db.pragma('user_version', { simple: true })).toBe(0);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'a'").get()).toBeUndefined();
+  });
+
+  it('stores only hashes of enrolment and admin tokens', () => {
+    const db = openDatabase(':memory:');
+    const store = new TenantStore(db);
+    const { token } = store.createToken('Acme', Date.now());
+    const dump = JSON.stringify(db.prepare('SELECT * FROM enroll_tokens').all());
+    expect(dump).not.toContain(token.slice(13));
+    expect(store.checkToken(token, Date.now()).ok).toBe(true);
+    const admin = resolveAdminToken(store, {});
+    expect(admin.source).toBe('generated');
+    const settings = JSON.stringify(db.prepare('SELECT * FROM settings').all());
+    expect(admin.source === 'generated' && settings.includes(admin.token)).toBe(false);
+    expect(resolveAdminToken(store, {})).toMatchObject({ source: 'stored', tokenHash: admin.tokenHash });
+    expect(resolveAdminToken(store, { VIGIL_ADMIN_TOKEN: 'an-admin-token-from-the-environment' })).toEqual({ source: 'env', tokenHash: hashToken('an-admin-token-from-the-environment') });
+    expect(() => resolveAdminToken(store, { VIGIL_ADMIN_TOKEN: 'short' })).toThrow(/at least 24/);
+    const fresh = resetAdminToken(store);
+    expect(resolveAdminToken(store, {}).tokenHash).toEqual(hashToken(fresh));
+    expect(sessionKey(store)).toEqual(sessionKey(store));
+  });
+});
+
+describe('rate limiter', () => {
+  it('allows a burst of capacity, then refills at the rate', () => {
+    const b = { tokens: 2, updatedMs: 0 };
+    const p = { capacity: 2, refillPerSec: 1 };
+    expect(takeToken(b, 0, p)).toEqual({ allowed: true });
+    expect(takeToken(b, 0, p)).toEqual({ allowed: true });
+    expect(takeToken(b, 0, p)).toEqual({ allowed: false, retryAfterSec: 1 });
+    expect(takeToken(b, 999, p).allowed).toBe(false);
+    expect(takeToken(b, 2000, p).allowed).toBe(true);
+    expect(takeToken(b, 1_000_000, p).allowed).toBe(true);
+    expect(b.tokens).toBe(1); // never more than capacity
+  });
+
+  it('forgets idle keys', () => {
+    let now = 0;
+    const l = new RateLimiter({ capacity: 5, refillPerSec: 1 }, () => now);
+    for (let i = 0; i < 100; i++) l.take(`k${i}`);
+    expect(l.size).toBe(100);
+    now = 120_000;
+    l.take('fresh');
+    expect(l.size).toBe(1);
+  });
+});

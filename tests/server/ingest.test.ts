@@ -1,0 +1,207 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorBodySchema, type DeviceDetail, type DeviceList, type AlertList } from '../../src/shared/protocol.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { enrol, enrollRequest, signedPost } from './helpers/signed-request.js';
+import { connectionAlert, heartbeatFor } from './helpers/sample-reports.js';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer({ deviceRateLimit: { capacity: 1000, refillPerSec: 1000 } });
+});
+afterAll(async () => srv.close());
+
+function snapshot() {
+  const one = (sql: string) => (srv.db.prepare(sql).get() as { n: number }).n;
+  return {
+    alerts: one('SELECT COUNT(*) AS n FROM alerts'),
+    nonces: one('SELECT COUNT(*) AS n FROM request_nonces'),
+    devices: srv.db.prepare('SELECT id, heartbeat_json, status, alert_count, revoked_at FROM devices ORDER BY id').all(),
+  };
+}
+
+function expectError(res: { status: number; body: unknown }, status: number, code: string) {
+  expect(res.status).toBe(status);
+  const parsed = ErrorBodySchema.safeParse(res.body);
+  expect(parsed.success, JSON.stringify(res.body)).toBe(true);
+  expect(parsed.data?.error.code).toBe(code);
+  expect(parsed.data?.error.message.length).toBeGreaterThan(5);
+}
+
+describe('enrolment', () => {
+  it('issues a credential; the same tenant and stable id get the same device with a rotated secret', async () => {
+    const token = srv.createToken('Enrol Dental');
+    const first = await enrol(srv.url, token, 'hw-uuid-enrol-0001');
+    expect(first.status).toBe(201);
+    expect(first).toMatchObject({ reenrolled: false, heartbeatIntervalSec: 60, tenant: { name: 'Enrol Dental' } });
+    const again = await enrol(srv.url, token, 'hw-uuid-enrol-0001', 'RENAMED-PC');
+    expect(again.status).toBe(200);
+    expect(again.deviceId).toBe(first.deviceId);
+    expect(again.reenrolled).toBe(true);
+    expect(again.deviceSecret).not.toBe(first.deviceSecret);
+    // The old secret stopped working; the new one works.
+    const oldCred = { deviceId: first.deviceId, deviceSecret: first.deviceSecret };
+    expectError(await signedPost(srv.url, '/v1/heartbeats', oldCred, heartbeatFor(first.deviceId)), 401, 'bad_signature');
+    const ok = await signedPost(srv.url, '/v1/heartbeats', { deviceId: again.deviceId, deviceSecret: again.deviceSecret }, heartbeatFor(again.deviceId));
+    expect(ok.status).toBe(200);
+    const detail = await srv.admin<DeviceDetail>(`/v1/devices/${first.deviceId}`);
+    expect(detail.body).toMatchObject({ enrolCount: 2, hostname: 'RECEPTION-PC' });
+    // Another tenant with the same hardware id is a different device.
+    const other = await enrol(srv.url, srv.createToken('Other Clinic'), 'hw-uuid-enrol-0001');
+    expect(other.deviceId).not.toBe(first.deviceId);
+    expect(other.tenant.name).toBe('Other Clinic');
+  });
+
+  it('refuses unknown, expired, revoked and used-up tokens with one message, storing nothing', async () => {
+    const before = snapshot();
+    const expired = srv.createToken('Expired Co', { expiresAt: Date.now() - 1000 });
+    const once = srv.createToken('Once Co', { maxUses: 1 });
+    expect((await enrol(srv.url, once, 'hw-uuid-once-0001')).status).toBe(201);
+    const afterOne = snapshot();
+    for (const t of ['vigil_enroll_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', expired, once]) {
+      const res = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(enrollRequest(t, 'hw-uuid-refused-01')) });
+      const body = await res.json();
+      expectError({ status: res.status, body }, 401, 'invalid_enroll_token');
+      expect(JSON.stringify(body)).not.toContain(t);
+    }
+    expect(snapshot().devices).toEqual(afterOne.devices);
+    expect(afterOne.devices.length).toBe(before.devices.length + 1);
+  });
+});
+
+describe('device requests', () => {
+  let cred: { deviceId: string; deviceSecret: string };
+  let otherTenant: { deviceId: string; deviceSecret: string };
+  beforeAll(async () => {
+    const e = await enrol(srv.url, srv.createToken('Acme Dental'), 'hw-uuid-acme-0001');
+    cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
+    const o = await enrol(srv.url, srv.createToken('Zenith Law'), 'hw-uuid-zenith-001', 'ZENITH-PC');
+    otherTenant = { deviceId: o.deviceId, deviceSecret: o.deviceSecret };
+  });
+
+  it('stores the newest heartbeat (plain or gzip) and shows it in the admin API', async () => {
+    const res = await signedPost(srv.url, '/v1/heartbeats', cred, heartbeatFor(cred.deviceId, { sentAt: new Date('2026-11-20T10:00:00Z') }), { gzip: true });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: true, heartbeatIntervalSec: 60 });
+    // A heartbeat delivered late (older sentAt) does not replace the newer one.
+    const late = await signedPost(srv.url, '/v1/heartbeats', cred, heartbeatFor(cred.deviceId, { sentAt: new Date('2026-11-20T09:00:00Z'), compromised: false }));
+    expect(late.status).toBe(200);
+    const list = await srv.admin<DeviceList>('/v1/devices?tenant=Acme%20Dental');
+    expect(list.body.devices).toHaveLength(1);
+    expect(list.body.devices[0]).toMatchObject({
+      deviceId: cred.deviceId,
+      status: 'compromised',
+      online: true,
+      installs: [{ applicationName: '3CX Desktop App', version: '18.12.416', versionClass: 'compromised' }],
+      tenant: { name: 'Acme Dental' },
+    });
+  });
+
+  it('stores each alert exactly once per device and reports duplicates', async () => {
+    const alerts = [connectionAlert(1), connectionAlert(2)];
+    const a = await signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts });
+    expect(a.body).toEqual({ stored: alerts.map((x) => x.alertId), duplicates: [] });
+    const b = await signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: [connectionAlert(2), connectionAlert(3)] });
+    expect(b.body).toEqual({ stored: [connectionAlert(3).alertId], duplicates: [connectionAlert(2).alertId] });
+    // The same alert id from a device of another tenant is that device's own alert.
+    const c = await signedPost(srv.url, '/v1/alerts', otherTenant, { deviceId: otherTenant.deviceId, alerts: [connectionAlert(1)] });
+    expect(c.body).toEqual({ stored: [connectionAlert(1).alertId], duplicates: [] });
+    const mine = await srv.admin<AlertList>(`/v1/alerts?deviceId=${cred.deviceId}`);
+    expect(mine.body.alerts.map((x) => x.alertId).sort()).toEqual([1, 2, 3].map((i) => connectionAlert(i).alertId).sort());
+    expect(mine.body.alerts[0]).toMatchObject({ tenant: { name: 'Acme Dental' }, hostname: 'RECEPTION-PC', kind: 'connection' });
+    const theirs = await srv.admin<AlertList>('/v1/alerts?tenant=Zenith%20Law');
+    expect(theirs.body.alerts).toHaveLength(1);
+    expect((await srv.admin<DeviceDetail>(`/v1/devices/${cred.deviceId}`)).body.alertCount).toBe(3);
+  });
+
+  describe('rejections: a clear 4xx JSON body and nothing stored', () => {
+    const hb = () => heartbeatFor(cred.deviceId);
+    const cases: Array<[string, () => Promise<{ status: number; body: unknown }>, number, string]> = [
+      ['malformed JSON', () => signedPost(srv.url, '/v1/heartbeats', cred, undefined, { raw: Buffer.from('{"deviceId": "dev_') }), 400, 'malformed_json'],
+      ['a body that is not gzip but says so', () => signedPost(srv.url, '/v1/heartbeats', cred, undefined, { raw: Buffer.from('{}'), contentEncoding: 'gzip' }), 400, 'malformed_json'],
+      ['a schema violation', () => signedPost(srv.url, '/v1/heartbeats', cred, { ...hb(), status: 'fine', findings: 'none' }), 400, 'invalid_request'],
+      ['an alert batch over the limit', () => signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: Array.from({ length: 101 }, (_, i) => connectionAlert(1000 + i)) }), 400, 'invalid_request'],
+      ['an unknown credential', () => signedPost(srv.url, '/v1/heartbeats', { ...cred, deviceId: 'dev_BBBBBBBBBBBBBBBBBBBBBB' }, { ...hb(), deviceId: 'dev_BBBBBBBBBBBBBBBBBBBBBB' }), 401, 'unknown_device'],
+      ['no credentials at all', () => fetch(srv.url + '/v1/heartbeats', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hb()) }).then(async (r) => ({ status: r.status, body: await r.json() })), 401, 'missing_credentials'],
+      ['a bad HMAC (wrong key)', () => signedPost(srv.url, '/v1/heartbeats', { ...cred, deviceSecret: 'A'.repeat(43) }, hb()), 401, 'bad_signature'],
+      ['a body changed after signing', () => signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: [connectionAlert(50)] }, { signBody: Buffer.from(JSON.stringify({ deviceId: cred.deviceId, alerts: [connectionAlert(51)] })) }), 401, 'bad_signature'],
+      ['a signature for another endpoint', () => signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: [connectionAlert(52)] }, { signPath: '/v1/heartbeats' }), 401, 'bad_signature'],
+      ['a stale timestamp (replay of an old request)', () => signedPost(srv.url, '/v1/heartbeats', cred, hb(), { nowMs: Date.now() - 10 * 60_000 }), 401, 'stale_timestamp'],
+      ['a timestamp from the future', () => signedPost(srv.url, '/v1/heartbeats', cred, hb(), { nowMs: Date.now() + 10 * 60_000 }), 401, 'stale_timestamp'],
+      ['an oversize body', () => signedPost(srv.url, '/v1/heartbeats', cred, undefined, { raw: Buffer.alloc(600 * 1024, 32) }), 413, 'payload_too_large'],
+      ['a gzip bomb', () => signedPost(srv.url, '/v1/heartbeats', cred, undefined, { raw: gzipSync(Buffer.alloc(20 * 1024 * 1024, 32)), contentEncoding: 'gzip' }), 413, 'payload_too_large'],
+      ['an unsupported encoding', () => signedPost(srv.url, '/v1/heartbeats', cred, hb(), { contentEncoding: 'br' }), 415, 'unsupported_encoding'],
+      ['a non-JSON content type', () => signedPost(srv.url, '/v1/heartbeats', cred, hb(), { headers: { 'content-type': 'text/xml' } }), 415, 'unsupported_media_type'],
+      ['a device writing for a device of another tenant', () => signedPost(srv.url, '/v1/heartbeats', cred, heartbeatFor(otherTenant.deviceId)), 403, 'device_mismatch'],
+      ['alerts written for another tenant\'s device', () => signedPost(srv.url, '/v1/alerts', cred, { deviceId: otherTenant.deviceId, alerts: [connectionAlert(60)] }), 403, 'device_mismatch'],
+      ['a credential claiming another tenant\'s device id', () => signedPost(srv.url, '/v1/heartbeats', { deviceId: otherTenant.deviceId, deviceSecret: cred.deviceSecret }, heartbeatFor(otherTenant.deviceId)), 401, 'bad_signature'],
+    ];
+    for (const [what, send, status, code] of cases) {
+      it(`refuses ${what} (${status} ${code})`, async () => {
+        const before = snapshot();
+        expectError(await send(), status, code);
+        expect(snapshot()).toEqual(before);
+      });
+    }
+
+    it('refuses a replayed request (same nonce) even with a fresh signature window', async () => {
+      const nonce = 'replay-nonce-0123456789';
+      const first = await signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: [connectionAlert(70)] }, { nonce });
+      expect(first.status).toBe(200);
+      const before = snapshot();
+      const again = await signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: [connectionAlert(71)] }, { nonce });
+      expectError(again, 401, 'replayed_request');
+      expect(snapshot()).toEqual(before);
+    });
+
+    it('refuses a revoked credential', async () => {
+      const e = await enrol(srv.url, srv.createToken('Revoked Co'), 'hw-uuid-revoke-001');
+      const c = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
+      const r = await srv.admin(`/v1/devices/${e.deviceId}/revoke`, { method: 'POST' });
+      expect(r.status).toBe(200);
+      const before = snapshot();
+      expectError(await signedPost(srv.url, '/v1/heartbeats', c, heartbeatFor(c.deviceId)), 401, 'revoked_device');
+      expectError(await signedPost(srv.url, '/v1/alerts', c, { deviceId: c.deviceId, alerts: [connectionAlert(80)] }), 401, 'revoked_device');
+      // and it cannot come back by enrolling again under the same stable id
+      const back = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(enrollRequest(srv.createToken('Revoked Co'), 'hw-uuid-revoke-001')) });
+      expectError({ status: back.status, body: await back.json() }, 403, 'revoked_device');
+      expect(snapshot()).toEqual(before);
+    });
+
+    it('refuses a wrong or missing admin token', async () => {
+      for (const auth of [undefined, 'Bearer wrong-token', `Basic ${Buffer.from(`admin:${srv.adminToken}`).toString('base64')}`, `Bearer ${srv.adminToken}x`]) {
+        for (const p of ['/v1/devices', '/v1/alerts', '/v1/tenants', '/v1/devices/dev_AAAAAAAAAAAAAAAAAAAAAA']) {
+          const res = await fetch(srv.url + p, auth ? { headers: { authorization: auth } } : {});
+          expectError({ status: res.status, body: await res.json() }, 401, 'unauthorized');
+          expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        }
+      }
+      const before = snapshot();
+      const res = await fetch(`${srv.url}/v1/devices/${cred.deviceId}/revoke`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
+      expect(res.status).toBe(401);
+      expect(snapshot()).toEqual(before);
+    });
+  });
+});
+
+describe('rate limits', () => {
+  it('limits each device separately and says when to retry', async () => {
+    const limited = await startTestServer({ deviceRateLimit: { capacity: 3, refillPerSec: 0.5 } });
+    try {
+      const a = await enrol(limited.url, limited.createToken('T'), 'hw-uuid-rate-00001');
+      const b = await enrol(limited.url, limited.createToken('T'), 'hw-uuid-rate-00002');
+      const ca = { deviceId: a.deviceId, deviceSecret: a.deviceSecret };
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await signedPost(limited.url, '/v1/heartbeats', ca, heartbeatFor(ca.deviceId))).status);
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      const r = await signedPost(limited.url, '/v1/heartbeats', ca, heartbeatFor(ca.deviceId));
+      expectError(r, 429, 'rate_limited');
+      expect(r.headers.get('retry-after')).toBe('2');
+      expect(r.body.error?.retryAfterSec).toBe(2);
+      // Another device is not affected.
+      expect((await signedPost(limited.url, '/v1/heartbeats', { deviceId: b.deviceId, deviceSecret: b.deviceSecret }, heartbeatFor(b.deviceId))).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});

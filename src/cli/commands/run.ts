@@ -10,17 +10,14 @@
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { EXIT, UsageError, type CliIo } from '../io.js';
-import { createJsonLogger, type Logger } from '../../core/logging/logger.js';
+import { createJsonLogger } from '../../core/logging/logger.js';
 import { AgentConfigSchema, type AgentConfig } from '../../core/config/schema.js';
 import { loadAgentConfigFile } from '../../core/config/config-file.js';
-import { defaultStateDir } from '../../core/config/state-dir.js';
-import { checkServerUrl } from '../../core/report/server-url.js';
-import { createAgent, type AgentReportOptions, type AgentState, type ConnectionWatcher } from '../../core/agent.js';
+import type { AgentState } from '../../core/agent.js';
+import { assembleAgent, AssemblyError, type AssemblyDeps } from '../../core/agent-assembly.js';
 import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
-import { makeFinding } from '../../core/verdict/finding.js';
 import type { FetchLike } from '../../core/report/transport.js';
 import type { StableIdProbe } from '../../core/report/stable-id.js';
-import type { ScanReport } from '../../shared/scan.js';
 
 const HELP = `usage: vigil run [--config FILE] [--once]
 
@@ -34,51 +31,13 @@ options:
   -h, --help      show this help
 `;
 
-export type Scanner = () => Promise<ScanReport>;
-
 export interface RunDeps {
   /** Builds the scanner for these settings (default: the real scan of this PC). */
-  scanner?: (config: AgentConfig, log: Logger) => Promise<Scanner>;
+  scanner?: AssemblyDeps['scanner'];
   /** The connection watcher (default: none yet; the lead wires src/core/netwatch here). */
-  watcher?: (config: AgentConfig, log: Logger) => ConnectionWatcher | undefined;
+  watcher?: AssemblyDeps['watcher'];
   fetch?: FetchLike;
   stableIdProbe?: StableIdProbe;
-}
-
-/**
- * The single place `vigil run` gets its scanner: src/core/scan.ts `runScan` over the
- * built-in packs plus the packs the settings name. Imported lazily, so a problem in the
- * scanner shows up as an incomplete scan (exit 3), not as an agent that cannot start.
- */
-export async function realScanner(config: AgentConfig, log: Logger): Promise<Scanner> {
-  return async () => {
-    const [{ runScan }, packsMod, { openTarget }] = await Promise.all([
-      import('../../core/scan.js'),
-      import('../../core/pack/load.js'),
-      import('../../core/inventory/scan-target.js'),
-    ]);
-    const packs = [...(await packsMod.builtinPacks())];
-    const packProblems: string[] = [];
-    for (const file of config.packs) {
-      try {
-        packs.push(await packsMod.loadPackFile(file));
-      } catch (err) {
-        packProblems.push((err as Error).message);
-        log.error('configured pack not loaded', { pack: file, problem: (err as Error).message });
-      }
-    }
-    const target = await openTarget({});
-    return runScan({
-      target,
-      packs: packsMod.mergePacks(packs),
-      extraChecks: [
-        async () =>
-          packProblems.map((p) =>
-            makeFinding({ category: 'scan', severity: 'unknown', ruleId: 'pack-not-loaded', title: `A configured incident pack could not be loaded: ${p}`, evidence: { error: p } }),
-          ),
-      ],
-    });
-  };
 }
 
 /**
@@ -116,36 +75,24 @@ export async function runMain(argv: string[], io: CliIo, deps: RunDeps): Promise
   }
   const config = await loadConfig(values.config, io);
   const log = createJsonLogger({ level: config.logLevel, write: (line) => io.stderr(line + '\n'), fields: { component: 'agent' } });
-  const stateDir = config.stateDir ?? defaultStateDir();
 
-  let report: AgentReportOptions | undefined;
-  if (config.serverUrl !== undefined) {
-    const url = checkServerUrl(config.serverUrl, { allowInsecureHttp: config.allowInsecureHttp });
-    if (!url.ok) throw new UsageError(`serverUrl: ${url.reason}`);
-    if (config.proxy !== 'system' && config.proxy !== 'direct') {
-      log.warn('a proxy URL is not supported by the headless CLI on Node 20 yet; connecting directly (the tray app uses the system proxy)', { proxy: config.proxy });
-    }
-    report = {
-      serverUrl: url.url,
+  let assembled;
+  try {
+    assembled = await assembleAgent(config, {
+      logger: log,
       fetch: deps.fetch ?? nodeFetch,
-      ...(config.enrollToken !== undefined ? { enrollToken: config.enrollToken } : {}),
       ...(deps.stableIdProbe ? { stableIdProbe: deps.stableIdProbe } : {}),
-    };
-  } else {
-    log.info('no serverUrl configured: scanning only, nothing is reported');
+      ...(deps.scanner ? { scanner: deps.scanner } : {}),
+      ...(deps.watcher ? { watcher: deps.watcher } : {}),
+    });
+  } catch (err) {
+    if (err instanceof AssemblyError) throw new UsageError(err.message);
+    throw err;
   }
-
-  const scan = await (deps.scanner ?? realScanner)(config, log);
-  const watcher = deps.watcher?.(config, log);
-  const agent = createAgent({
-    scan,
-    ...(watcher ? { watcher } : {}),
-    stateDir,
-    ...(report ? { report } : {}),
-    scanIntervalMs: config.scanIntervalSec * 1000,
-    heartbeatIntervalMs: config.heartbeatIntervalSec * 1000,
-    logger: log,
-  });
+  if (config.serverUrl !== undefined && config.proxy !== 'system' && config.proxy !== 'direct') {
+    log.warn('a proxy URL is not supported by the headless CLI on Node 20 yet; connecting directly (the tray app uses the system proxy)', { proxy: config.proxy });
+  }
+  const { agent, stateDir } = assembled;
 
   if (values.once) {
     const out = await agent.runOnce();

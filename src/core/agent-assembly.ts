@@ -1,0 +1,124 @@
+/**
+ * Builds the agent from its effective settings: the one place that decides which scanner,
+ * which connection watcher and which reporting options a running agent gets. `vigil run`
+ * and the tray app's main process both call it, so the tray app cannot drift from the
+ * headless agent that IT tests with RMM scripts. Only the transport differs (Node's fetch
+ * in the CLI, Electron's net.fetch in the app), and it is passed in.
+ */
+import type { Finding, ScanReport } from '../shared/scan.js';
+import type { AgentConfig } from './config/schema.js';
+import { defaultStateDir } from './config/state-dir.js';
+import { createAgent, type Agent, type AgentReportOptions, type ConnectionWatcher } from './agent.js';
+import type { ScanContext } from './scan.js';
+import type { Logger } from './logging/logger.js';
+import type { LoadedPack } from './pack/load.js';
+import { checkServerUrl } from './report/server-url.js';
+import type { FetchLike } from './report/transport.js';
+import type { StableIdProbe } from './report/stable-id.js';
+import { makeFinding } from './verdict/finding.js';
+
+export type Scanner = () => Promise<ScanReport>;
+export type ExtraCheck = (ctx: ScanContext) => Promise<Finding[]>;
+
+export interface AssemblyDeps {
+  /** The reporter's transport. Required when the settings name a server. */
+  fetch?: FetchLike;
+  logger: Logger;
+  stableIdProbe?: StableIdProbe;
+  /** Replaces the real scan of this PC (tests, fixture trees). */
+  scanner?: (config: AgentConfig, log: Logger) => Promise<Scanner>;
+  /** Builds the connection watcher from the loaded packs; none when absent. */
+  watcher?: (packs: readonly LoadedPack[], config: AgentConfig, log: Logger) => ConnectionWatcher | undefined;
+  /** Checks folded into every scan: install signatures, the agent's own integrity. */
+  extraChecks?: readonly ExtraCheck[];
+}
+
+export class AssemblyError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`${setting}: ${message}`);
+    this.name = 'AssemblyError';
+  }
+}
+
+export interface AssembledAgent {
+  agent: Agent;
+  stateDir: string;
+  /** The packs the scanner and watcher use (built-in plus configured ones that loaded). */
+  packs: readonly LoadedPack[];
+}
+
+/**
+ * Loads the built-in packs and the configured pack files. A configured pack that does not
+ * load is not fatal: the agent keeps the others and every scan carries an `unknown`
+ * finding that names the file and the problem, so the fleet page shows it.
+ */
+export async function loadConfiguredPacks(config: AgentConfig, log: Logger): Promise<{ packs: LoadedPack[]; problems: string[] }> {
+  const { builtinPacks, loadPackFile, mergePacks } = await import('./pack/load.js');
+  const packs: LoadedPack[] = [...(await builtinPacks())];
+  const problems: string[] = [];
+  for (const file of config.packs) {
+    try {
+      packs.push(await loadPackFile(file));
+    } catch (err) {
+      problems.push((err as Error).message);
+      log.error('configured pack not loaded', { pack: file, problem: (err as Error).message });
+    }
+  }
+  return { packs: mergePacks(packs), problems };
+}
+
+function packProblemCheck(problems: readonly string[]): ExtraCheck {
+  return async () =>
+    problems.map((p) =>
+      makeFinding({ category: 'scan', severity: 'unknown', ruleId: 'pack-not-loaded', title: `A configured incident pack could not be loaded: ${p}`, evidence: { error: p } }),
+    );
+}
+
+/** The real scan of this PC over the given packs, with the extra checks folded in. */
+export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[]): Scanner {
+  return async () => {
+    const [{ runScan }, { openTarget }] = await Promise.all([import('./scan.js'), import('./inventory/scan-target.js')]);
+    const target = await openTarget({});
+    return runScan({ target, packs, extraChecks });
+  };
+}
+
+/** Report options for the settings, or undefined when no server is configured. */
+export function reportOptions(config: AgentConfig, deps: Pick<AssemblyDeps, 'fetch' | 'stableIdProbe' | 'logger'>): AgentReportOptions | undefined {
+  if (config.serverUrl === undefined) {
+    deps.logger.info('no serverUrl configured: scanning only, nothing is reported');
+    return undefined;
+  }
+  const url = checkServerUrl(config.serverUrl, { allowInsecureHttp: config.allowInsecureHttp });
+  if (!url.ok) throw new AssemblyError('serverUrl', url.reason);
+  if (!deps.fetch) throw new AssemblyError('serverUrl', 'a server is configured but no transport was given');
+  return {
+    serverUrl: url.url,
+    fetch: deps.fetch,
+    ...(config.enrollToken !== undefined ? { enrollToken: config.enrollToken } : {}),
+    ...(deps.stableIdProbe ? { stableIdProbe: deps.stableIdProbe } : {}),
+  };
+}
+
+export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Promise<AssembledAgent> {
+  const log = deps.logger;
+  const stateDir = config.stateDir ?? defaultStateDir();
+  const report = reportOptions(config, deps);
+  const { packs, problems } = await loadConfiguredPacks(config, log);
+  const checks = [packProblemCheck(problems), ...(deps.extraChecks ?? [])];
+  const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks);
+  const watcher = deps.watcher?.(packs, config, log);
+  const agent = createAgent({
+    scan,
+    ...(watcher ? { watcher } : {}),
+    stateDir,
+    ...(report ? { report } : {}),
+    scanIntervalMs: config.scanIntervalSec * 1000,
+    heartbeatIntervalMs: config.heartbeatIntervalSec * 1000,
+    logger: log,
+  });
+  return { agent, stateDir, packs };
+}

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBodySchema, type DeviceDetail, type DeviceList, type AlertList } from '../../src/shared/protocol.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { enrol, enrollRequest, signedPost } from './helpers/signed-request.js';
+import { signRequest } from '../../src/core/report/hmac-auth.js';
 import { connectionAlert, heartbeatFor } from './helpers/sample-reports.js';
 
 let srv: TestServer;
@@ -17,6 +18,8 @@ function snapshot() {
     alerts: one('SELECT COUNT(*) AS n FROM alerts'),
     nonces: one('SELECT COUNT(*) AS n FROM request_nonces'),
     devices: srv.db.prepare('SELECT id, heartbeat_json, status, alert_count, revoked_at FROM devices ORDER BY id').all(),
+    tenants: one('SELECT COUNT(*) AS n FROM tenants'),
+    tokenUses: one('SELECT COALESCE(SUM(uses), 0) AS n FROM enroll_tokens'),
   };
 }
 
@@ -66,6 +69,32 @@ describe('enrolment', () => {
     }
     expect(snapshot().devices).toEqual(afterOne.devices);
     expect(afterOne.devices.length).toBe(before.devices.length + 1);
+  });
+
+  it('refuses malformed, invalid and oversize enrolment requests, storing nothing and not using the token', async () => {
+    const token = srv.createToken('Careful Co');
+    const post = async (body: Buffer | string, headers: Record<string, string> = {}) => {
+      const res = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    const good = enrollRequest(token, 'hw-uuid-careful-01');
+    const before = snapshot();
+    expectError(await post('{"protocol": 1, "enrollToken": '), 400, 'malformed_json');
+    expectError(await post(''), 400, 'malformed_json');
+    const wrongVersion = await post(JSON.stringify({ ...good, protocol: 2 }));
+    expectError(wrongVersion, 400, 'invalid_request');
+    expect(JSON.stringify(wrongVersion.body)).toContain('protocol');
+    const noHost = await post(JSON.stringify({ ...good, host: undefined, stableId: 'x' }));
+    expectError(noHost, 400, 'invalid_request');
+    const paths = ErrorBodySchema.parse(noHost.body).error.issues?.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['host', 'stableId']));
+    // The token is never echoed back, not even inside a validation message.
+    expect(JSON.stringify(noHost.body)).not.toContain(token);
+    expectError(await post(Buffer.alloc(600 * 1024, 32)), 413, 'payload_too_large');
+    expectError(await post(JSON.stringify(good), { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
+    expect(snapshot()).toEqual(before);
+    // The same token still enrols afterwards: none of the refusals counted as a use.
+    expect((await enrol(srv.url, token, 'hw-uuid-careful-01')).status).toBe(201);
   });
 });
 
@@ -151,6 +180,43 @@ describe('device requests', () => {
       const before = snapshot();
       const again = await signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: [connectionAlert(71)] }, { nonce });
       expectError(again, 401, 'replayed_request');
+      expect(snapshot()).toEqual(before);
+    });
+
+    it('refuses an exact replay of a request it accepted (same bytes, same signature)', async () => {
+      const at = Date.now();
+      const nonce = 'exact-replay-nonce-000001';
+      const body = { deviceId: cred.deviceId, alerts: [connectionAlert(72)] };
+      const first = await signedPost(srv.url, '/v1/alerts', cred, body, { nonce, nowMs: at });
+      expect(first.body).toEqual({ stored: [connectionAlert(72).alertId], duplicates: [] });
+      const hbBody = heartbeatFor(cred.deviceId);
+      const hbFirst = await signedPost(srv.url, '/v1/heartbeats', cred, hbBody, { nonce: 'exact-replay-nonce-000002', nowMs: at });
+      expect(hbFirst.status).toBe(200);
+      const before = snapshot();
+      expectError(await signedPost(srv.url, '/v1/alerts', cred, body, { nonce, nowMs: at }), 401, 'replayed_request');
+      expectError(await signedPost(srv.url, '/v1/heartbeats', cred, hbBody, { nonce: 'exact-replay-nonce-000002', nowMs: at }), 401, 'replayed_request');
+      expect(snapshot()).toEqual(before);
+    });
+
+    it('gives a device credential no read access: admin routes refuse it, even for its own tenant', async () => {
+      const before = snapshot();
+      for (const p of ['/v1/devices', `/v1/devices/${cred.deviceId}`, `/v1/devices/${otherTenant.deviceId}`, '/v1/alerts?tenant=Zenith%20Law', '/v1/tenants']) {
+        const signed = signRequest(cred, { method: 'GET', path: p.split('?')[0]!, body: Buffer.alloc(0), contentEncoding: 'identity' });
+        const res = await fetch(srv.url + p, { headers: signed });
+        const body = await res.json();
+        expectError({ status: res.status, body }, 401, 'unauthorized');
+        expect(JSON.stringify(body)).not.toContain('Zenith');
+        // The device secret is not an admin token either.
+        const asBearer = await fetch(srv.url + p, { headers: { authorization: `Bearer ${cred.deviceSecret}` } });
+        expectError({ status: asBearer.status, body: await asBearer.json() }, 401, 'unauthorized');
+      }
+      // Nor does the device API have a read route.
+      for (const p of ['/v1/heartbeats', '/v1/alerts/' + connectionAlert(1).alertId]) {
+        const res = await fetch(srv.url + p, { headers: signRequest(cred, { method: 'GET', path: p, body: Buffer.alloc(0), contentEncoding: 'identity' }) });
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+        expect(JSON.stringify(await res.json())).not.toContain('akamaicontainer');
+      }
       expect(snapshot()).toEqual(before);
     });
 

@@ -69,6 +69,21 @@ async function describeFile(fs: TargetFs, relPath: string, role: InstalledFile['
 }
 
 /** Maps a Windows path from the registry to a target-relative path ("C:\Users\a" -> "Users/a"). */
+/**
+ * An uninstall entry's DisplayName names the application when it equals one of the pack's
+ * names, or is such a name followed by a version: electron-builder's NSIS installer writes
+ * `${productName} ${version}` by default (e.g. "3CX Desktop App 18.12.425"), its MSI the
+ * bare product name.
+ */
+export function matchesDisplayName(displayName: string, names: ReadonlySet<string>): boolean {
+  const d = displayName.trim().toLowerCase();
+  if (names.has(d)) return true;
+  for (const n of names) {
+    if (d.startsWith(`${n} `) && /^\d+(\.\d+)*$/.test(d.slice(n.length + 1).trim())) return true;
+  }
+  return false;
+}
+
 export function windowsPathToRel(p: string): string | undefined {
   const m = /^[a-zA-Z]:[\\/](.*)$/.exec(p.trim().replace(/^"|"$/g, ''));
   if (!m) return undefined;
@@ -152,9 +167,12 @@ export async function findInstalls(ctx: InventoryContext, pack: Pack): Promise<I
       const reg = await ctx.readers.uninstallEntries(ctx.runner);
       notes.push(...reg.problems.map((p) => `registry: ${p}`));
       for (const entry of reg.entries) {
-        if (!entry.displayName || !names.has(entry.displayName.trim().toLowerCase())) continue;
+        if (!entry.displayName || !matchesDisplayName(entry.displayName, names)) continue;
         const rel = entry.installLocation ? windowsPathToRel(entry.installLocation) : undefined;
-        const existing = rel ? installs.find((i) => i.application === app.id && i.location.toLowerCase() === ctx.fs.displayPath(rel).toLowerCase()) : undefined;
+        const existing = rel
+          ? installs.find((i) => i.application === app.id && i.location.toLowerCase() === ctx.fs.displayPath(rel).toLowerCase())
+          : // A per-user MSI entry has no InstallLocation: it describes the copy found in that user's profile.
+            installs.find((i) => i.application === app.id && i.user !== undefined && i.user === entry.user && i.versionSource !== 'registry');
         if (existing) {
           if (entry.displayVersion) existing.registryVersion = entry.displayVersion;
           if (entry.publisher) existing.publisher = entry.publisher;

@@ -11,7 +11,10 @@ export interface AgentHandle {
   getState(): AgentState;
   /** Calls `cb` with every new state; returns the function that unsubscribes. */
   onState(cb: (state: AgentState) => void): () => void;
-  /** Runs a scan now (coalesced with one already running). Rejects only on a bug. */
+  /**
+   * Runs a scan now (coalesced with one already running). Rejects with
+   * AgentUnavailableError when there is no agent to run, otherwise only on a bug.
+   */
   checkNow(): Promise<void>;
   /** Stops the schedule, the connection watch and the reporter; flushes the outbox. */
   stop(): Promise<void>;
@@ -27,3 +30,14 @@ export interface AgentStartOptions {
 
 /** Creates and starts the agent. Called once, after Electron's `ready` (net.fetch needs it). */
 export type AgentFactory = (opts: AgentStartOptions) => AgentHandle | Promise<AgentHandle>;
+
+/**
+ * Thrown by `checkNow` when there is no agent to run (settings that cannot be used, an
+ * agent that could not start). `userMessage` is a plain sentence for the status window.
+ */
+export class AgentUnavailableError extends Error {
+  constructor(readonly userMessage: string) {
+    super(userMessage);
+    this.name = 'AgentUnavailableError';
+  }
+}

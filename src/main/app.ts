@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import type { AgentState } from '../shared/agent-state.js';
 import type { ActionResult } from '../shared/ipc.js';
 import type { Logger } from '../core/logging/logger.js';
-import type { AgentFactory, AgentHandle } from './agent-handle.js';
+import { AgentUnavailableError, type AgentFactory, type AgentHandle } from './agent-handle.js';
 import type { ElectronApi } from './electron-api.js';
 import type { TraySettings } from './settings.js';
 import { adviceLinkUrl } from './advice-links.js';
@@ -159,6 +159,7 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp | null> {
       await agent.checkNow();
       return { ok: true };
     } catch (e) {
+      if (e instanceof AgentUnavailableError) return { ok: false, error: e.userMessage };
       logger.error('check now failed', { error: message(e) });
       return { ok: false, error: 'The check could not run. Details are in the log.' };
     }

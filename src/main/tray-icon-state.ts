@@ -63,7 +63,7 @@ export function trayTooltip(state: AgentState | null, formatTime: TimeFormatter 
   if (state?.scanning) tail = 'Checking now…';
   else if (state?.lastScanAt) tail = `Last check ${formatTime(state.lastScanAt)}`;
   else tail = 'Not checked yet';
-  const summary = state?.verdict?.summary ?? (state ? '' : NO_VERDICT_SUMMARY);
+  const summary = state?.statusReason ?? state?.verdict?.summary ?? (state ? '' : NO_VERDICT_SUMMARY);
   const fixed = `${head}. `.length + ` ${tail}`.length;
   const room = TOOLTIP_MAX - fixed;
   const why = summary && room > 10 ? ` ${truncate(summary.trim(), room - 1)}` : '';

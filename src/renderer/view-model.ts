@@ -207,7 +207,7 @@ export function buildStatusView(state: AgentState | null, formatTime: FormatTime
     status,
     label: STATUS_LABEL[status],
     glyph: STATUS_GLYPH[status],
-    why: str(state.verdict?.summary) ?? DEFAULT_WHY[status],
+    why: str(state.statusReason) ?? str(state.verdict?.summary) ?? DEFAULT_WHY[status],
     scanning: state.scanning === true,
     findings,
     connections,

@@ -35,6 +35,12 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** Mark cookies Secure (set when the server is reached over https, e.g. behind a TLS proxy). */
   secureCookies?: boolean;
+  /**
+   * Addresses (IPs or CIDRs) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto
+   * are believed: the client address then comes from X-Forwarded-For (login rate limit,
+   * logs), and a request the proxy received over https gets Secure cookies. Default: none.
+   */
+  trustProxy?: readonly string[];
   /** Serve https directly (otherwise put a TLS reverse proxy in front). */
   https?: { key: Buffer; cert: Buffer };
   now?: () => number;
@@ -72,7 +78,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     log,
   };
 
-  const base = { logger: false, bodyLimit: limits.maxWireBodyBytes, trustProxy: false, return503OnClosing: true } as const;
+  const trustProxy = opts.trustProxy && opts.trustProxy.length > 0 ? [...opts.trustProxy] : false;
+  const base = { logger: false, bodyLimit: limits.maxWireBodyBytes, trustProxy, return503OnClosing: true } as const;
   const app: FastifyInstance = opts.https ? (Fastify({ ...base, https: opts.https }) as unknown as FastifyInstance) : Fastify(base);
 
   // Ingest bodies stay raw bytes: the signature covers them as sent, and they are inflated

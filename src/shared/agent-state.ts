@@ -28,6 +28,12 @@ export const AgentStateSchema = z.object({
    */
   status: StatusSchema,
   verdict: VerdictSchema.optional(),
+  /**
+   * Why the status is not the scan's verdict: the settings cannot be used, the agent could
+   * not start, or it has not been able to report for too long. The tooltip and the
+   * window's banner show it instead of the verdict's summary.
+   */
+  statusReason: z.string().min(1).optional(),
   findings: z.array(FindingSchema),
   installs: z.array(InstallSchema),
   scanning: z.boolean(),

@@ -66,9 +66,13 @@ const INTERESTING = [0, 1, 2, 7, 8, 9, 0x3c, 0x40, 0x7f, 0x80, 0xff, 0x100, 0x20
 /** DER tags and length prefixes (short, long-form 1-4 bytes, indefinite, reserved). */
 const DER_BYTES = [0x00, 0x02, 0x04, 0x06, 0x30, 0x31, 0xa0, 0xa3, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x88, 0xff];
 
-const region = fc.constantFrom<Region>('headers', 'table', 'table', 'pkcs7-head', 'anywhere');
+const ALL_REGIONS: readonly Region[] = ['headers', 'table', 'table', 'pkcs7-head', 'anywhere'];
 
-export function mutationArbitrary(weights: { fields: number; bytes: number; lengths: number }): fc.Arbitrary<Mutation> {
+export function mutationArbitrary(
+  weights: { fields: number; bytes: number; lengths: number },
+  regions: readonly Region[] = ALL_REGIONS,
+): fc.Arbitrary<Mutation> {
+  const region = fc.constantFrom(...regions);
   return fc.oneof(
     {
       weight: weights.fields,

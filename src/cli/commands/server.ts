@@ -2,13 +2,15 @@
  * `vigil server ...`: the reference partner backend (docs/SERVER.md).
  *
  *   vigil server start [--db FILE] [--host 127.0.0.1] [--port 8740] [--heartbeat-interval SEC]
- *                      [--tls-cert FILE --tls-key FILE] [--log-level LEVEL]
+ *                      [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDRS] [--log-level LEVEL]
  *   vigil server token create --tenant NAME [--expires-days N] [--max-uses N] [--db FILE] [--json]
  *   vigil server token list [--db FILE] [--json]
  *   vigil server token revoke TOKEN_ID [--db FILE]
  *   vigil server admin-token reset [--db FILE]
+ *   vigil server backup --to FILE [--db FILE]
  */
-import { readFile } from 'node:fs/promises';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, UsageError, type CliIo } from '../io.js';
@@ -27,6 +29,8 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
       --port N               port (default 8740; 0 picks a free one)
       --heartbeat-interval S heartbeat interval devices are told to use (default 60)
       --tls-cert FILE, --tls-key FILE   serve https directly
+      --trust-proxy ADDRS    comma-separated IPs/CIDRs of your TLS reverse proxy: believe
+                             its X-Forwarded-For/-Proto/-Host (client address, Secure cookies)
       --log-level LEVEL      debug, info, warn or error (default info)
     The admin token comes from $VIGIL_ADMIN_TOKEN, or is generated at the first start
     and printed once.
@@ -37,6 +41,8 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
   token list [--json]        list enrolment tokens (ids, tenant, uses; never the tokens)
   token revoke TOKEN_ID      stop a token from enrolling more devices
   admin-token reset          replace the stored admin token and print the new one once
+  backup --to FILE           copy the database while the server runs (SQLite online backup;
+                             consistent, mode 0600; FILE must not exist)
 `;
 
 const DEFAULT_PORT = 8740;
@@ -70,11 +76,17 @@ function withDb<T>(file: string, fn: (db: Db) => T): T {
   } catch (err) {
     throw new UsageError(`cannot open the database ${file}: ${(err as Error).message}`);
   }
+  let result: T;
   try {
-    return fn(db);
-  } finally {
+    result = fn(db);
+  } catch (err) {
     db.close();
+    throw err;
   }
+  // An async body (the backup) keeps the database open until it settles.
+  if (result instanceof Promise) return result.finally(() => db.close()) as T;
+  db.close();
+  return result;
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -97,7 +109,42 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`New admin token (shown once; the old one no longer works):\n${token}\n`);
     return EXIT.ok;
   }
+  if (sub === 'backup') return backup(rest, io);
   throw new UsageError(`unknown server command "${sub}"\n\n${HELP}`);
+}
+
+async function backup(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, { db: { type: 'string' }, to: { type: 'string' } });
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (typeof values.to !== 'string' || values.to === '') throw new UsageError('backup needs --to FILE');
+  const source = dbPath(io, values.db as string | undefined);
+  if (!existsSync(source)) throw new UsageError(`no database at ${source}`);
+  const dest = path.resolve(io.cwd, values.to);
+  if (dest === source) throw new UsageError('--to names the database itself');
+  // Created here, exclusively and 0600, before SQLite writes to it: it holds device keys.
+  try {
+    closeSync(openSync(dest, 'wx', 0o600));
+  } catch (err) {
+    throw new UsageError(`cannot create ${dest}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists already' : (err as Error).message}`);
+  }
+  let pages = 0;
+  try {
+    await withDb(source, async (db) => {
+      const r = await db.backup(dest);
+      pages = r.totalPages;
+    });
+  } catch (err) {
+    await rm(dest, { force: true });
+    io.stderr(`vigil server: backup failed: ${(err as Error).message}\n`);
+    return EXIT.incomplete;
+  }
+  chmodSync(dest, 0o600);
+  io.stdout(`Backed up ${source} to ${dest} (${pages} pages). Restore by starting the server with --db ${dest}.\n`);
+  return EXIT.ok;
 }
 
 async function tokenCreate(argv: string[], io: CliIo): Promise<number> {
@@ -189,6 +236,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     'heartbeat-interval': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    'trust-proxy': { type: 'string' },
     'log-level': { type: 'string' },
   });
   if (values.help) {
@@ -206,6 +254,10 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   const certFile = values['tls-cert'] as string | undefined;
   const keyFile = values['tls-key'] as string | undefined;
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const trustProxy = values['trust-proxy'] === undefined ? [] : String(values['trust-proxy']).split(',').map((a) => a.trim()).filter(Boolean);
+  for (const a of trustProxy) {
+    if (!/^[0-9A-Fa-f.:]+(\/\d{1,3})?$/.test(a)) throw new UsageError(`--trust-proxy takes IP addresses or CIDRs separated by commas, not "${a}"`);
+  }
 
   const log = createJsonLogger({ level: level as LogLevel, write: (line) => io.stderr(line + '\n'), fields: { component: 'server' } });
   const file = dbPath(io, values.db as string | undefined);
@@ -233,6 +285,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
       logger: log,
       ...(interval !== undefined ? { heartbeatIntervalSec: interval } : {}),
       ...(https ? { https } : {}),
+      ...(trustProxy.length ? { trustProxy } : {}),
     });
     await app.listen({ host, port });
     const addr = app.server.address();

@@ -1,10 +1,16 @@
 /**
  * Turning network and DNS matches into findings, with ids that stay the same for the
  * same (pack, indicator, process, remote address) or (pack, indicator, name) so that a
- * backend de-duplicates them across polls, restarts and devices' repeated reports.
+ * backend de-duplicates them across polls, agent restarts and repeated reports.
  *
- * A process is identified by its executable path, else its name, never by its pid
- * alone: the trojanized client restarting with a new pid is the same finding.
+ * A process is one running instance: its pid together with its executable path (else
+ * its name), so a reused pid is not mistaken for the process that held it before. The
+ * executable alone is not enough: two processes of one program are two sources of
+ * traffic (Electron's network process and its updater share an exe path), and on a
+ * machine where the test runner, a local service and the client are all `node`, keying
+ * by path let whichever socket the kernel listed first - even an inbound one - stand in
+ * for all of them, hiding the process that actually dialled out. A restarted client is
+ * therefore a new finding: it is beaconing again, which is worth an alert.
  */
 import type { Finding } from '../../shared/scan.js';
 import { makeFinding } from '../verdict/finding.js';
@@ -13,12 +19,15 @@ import type { ConnectionMatch } from './connection-matcher.js';
 import type { DnsCacheMatch, HostsMatch } from './dns-evidence.js';
 import type { AddressHit, PackNetworkInfo } from './indicator-table.js';
 
-/** The part of a process that stays the same across restarts; '' when not known. */
+/**
+ * One process instance: pid plus executable (path, else name); '' when not known (a
+ * TIME_WAIT leftover, or a socket whose owner could not be read), so all unattributed
+ * sockets to one address are one finding.
+ */
 export function processIdentity(c: Pick<Connection, 'pid' | 'processName' | 'processPath'>): string {
-  if (c.processPath) return `path:${c.processPath.toLowerCase()}`;
-  if (c.processName) return `name:${c.processName.toLowerCase()}`;
-  if (c.pid) return `pid:${c.pid}`;
-  return '';
+  const exe = c.processPath ? `path:${c.processPath.toLowerCase()}` : c.processName ? `name:${c.processName.toLowerCase()}` : '';
+  if (c.pid) return exe ? `pid:${c.pid}|${exe}` : `pid:${c.pid}`;
+  return exe;
 }
 
 export function describeProcess(c: Pick<Connection, 'pid' | 'processName' | 'processPath' | 'state'>): string {

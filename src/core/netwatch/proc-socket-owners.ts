@@ -9,7 +9,10 @@
  * as every wanted inode is found, visiting processes that already owned sockets first
  * (the busy process is usually the one that opened the new one). Inodes that a full walk
  * could not find (the socket closed in between, or its owner's fd folder is unreadable)
- * are remembered, so they do not cause a walk on every poll.
+ * are looked for once more on the next lookup and then remembered, so they do not cause a
+ * walk on every poll. The second try is for a real race: accept() gives the new socket
+ * its inode (visible in /proc/net/tcp) a moment before it installs the fd, so a walk in
+ * between misses an inode that a walk one poll later finds.
  *
  * The walk uses synchronous readdir/readlink in slices, yielding to the event loop every
  * `yieldEvery` calls: several times faster than one promise per fd, and the event loop is
@@ -48,11 +51,15 @@ function errCode(err: unknown): string {
   return (err as NodeJS.ErrnoException)?.code ?? 'EIO';
 }
 
+/** Walks that may miss an inode before it is given up on while it stays listed. */
+const MAX_MISSES = 2;
+
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class ProcSocketOwners {
   private readonly inodeToPid = new Map<number, number>();
-  private readonly notFound = new Set<number>();
+  /** Inodes a walk missed, with how many walks missed them (see MAX_MISSES). */
+  private readonly notFound = new Map<number, number>();
   private readonly info = new Map<number, ProcessInfo>();
   private readonly yieldEvery: number;
   private readonly counters: SocketOwnerStats = { scans: 0, fdsRead: 0, lastScanMs: 0, cachedInodes: 0 };
@@ -75,7 +82,7 @@ export class ProcSocketOwners {
   /** Forgets sockets that are no longer listed (closed), and processes that own none of the rest. */
   prune(liveInodes: ReadonlySet<number>): void {
     for (const inode of this.inodeToPid.keys()) if (!liveInodes.has(inode)) this.inodeToPid.delete(inode);
-    for (const inode of this.notFound) if (!liveInodes.has(inode)) this.notFound.delete(inode);
+    for (const inode of this.notFound.keys()) if (!liveInodes.has(inode)) this.notFound.delete(inode);
     const owners = new Set(this.inodeToPid.values());
     for (const pid of this.info.keys()) if (!owners.has(pid)) this.info.delete(pid);
   }
@@ -84,7 +91,7 @@ export class ProcSocketOwners {
   async lookup(inodes: Iterable<number>): Promise<{ owners: Map<number, number>; problems: SourceProblem[] }> {
     const wanted = new Set<number>();
     for (const inode of inodes) {
-      if (inode > 0 && !this.inodeToPid.has(inode) && !this.notFound.has(inode)) wanted.add(inode);
+      if (inode > 0 && !this.inodeToPid.has(inode) && (this.notFound.get(inode) ?? 0) < MAX_MISSES) wanted.add(inode);
     }
     const problems = wanted.size > 0 ? await this.scan(wanted) : [];
     const owners = new Map<number, number>();
@@ -138,9 +145,10 @@ export class ProcSocketOwners {
         if (!Number.isSafeInteger(inode)) continue;
         if (!this.inodeToPid.has(inode)) this.inodeToPid.set(inode, pid);
         remaining.delete(inode);
+        this.notFound.delete(inode);
       }
     }
-    for (const inode of remaining) this.notFound.add(inode);
+    for (const inode of remaining) this.notFound.set(inode, (this.notFound.get(inode) ?? 0) + 1);
     this.counters.lastScanMs = performance.now() - t0;
     if (denied === 0) return [];
     return [

@@ -3,9 +3,10 @@
  * default), matches every socket's peer against the current indicator table, and reads
  * DNS evidence (the Windows DNS cache, the hosts file) on a slower schedule.
  *
- * One match event per new (indicator, process, remote address) pair, with its first-seen
- * time, the indicator and the evidence; later sightings of the same pair only update its
- * counters and last-seen time. Matches become findings (network / dns) with stable ids.
+ * One match event per new (indicator, process, remote address) pair - a process being a
+ * pid with its executable (netwatch-findings.ts) - with its first-seen time, the
+ * indicator and the evidence; later sightings of the same pair only update its counters
+ * and last-seen time. Matches become findings (network / dns) with stable ids.
  *
  * The watcher never throws out of its loop: a failed poll, a malformed line, a process
  * that exits between listing and attribution, or a missing permission is counted in

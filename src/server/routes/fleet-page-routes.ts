@@ -15,7 +15,8 @@ function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   try {
-    return new URL(origin).host === req.headers.host;
+    // req.host is the Host header, or X-Forwarded-Host from a trusted proxy (--trust-proxy).
+    return new URL(origin).host === req.host;
   } catch {
     return false;
   }
@@ -49,13 +50,18 @@ export function registerFleetPageRoutes(app: FastifyInstance, ctx: ServerContext
       return html(reply, 401, renderLoginPage('That is not the admin token.'));
     }
     const s = ctx.adminAuth.newSession();
-    return reply.header('set-cookie', sessionCookie(s.value, s.maxAgeSec, ctx.secureCookies)).redirect('/', 303);
+    return reply.header('set-cookie', sessionCookie(s.value, s.maxAgeSec, secure(req))).redirect('/', 303);
   });
 
   app.post('/logout', async (req, reply) => {
     if (!sameOrigin(req)) throw new ApiError(403, 'unauthorized', 'cross-origin form post refused');
-    return reply.header('set-cookie', clearedSessionCookie(ctx.secureCookies)).redirect('/login', 303);
+    return reply.header('set-cookie', clearedSessionCookie(secure(req))).redirect('/login', 303);
   });
+
+  /** Secure cookies when configured, or when a trusted proxy says the browser used https. */
+  function secure(req: FastifyRequest): boolean {
+    return ctx.secureCookies || req.protocol === 'https';
+  }
 }
 
 /** A stored alert that no longer parses (written by another version) is left off the page. */

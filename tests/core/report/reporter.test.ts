@@ -1,4 +1,5 @@
 import { mkdtemp } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { Outbox, type HeartbeatDraft } from '../../../src/core/report/outbox.js'
 import { ProtocolClient } from '../../../src/core/report/protocol-client.js';
 import { FileCredentialStore } from '../../../src/core/report/credential-store.js';
 import type { FetchLike } from '../../../src/core/report/transport.js';
-import type { Alert, AlertList, DeviceDetail, DeviceList } from '../../../src/shared/protocol.js';
+import { PROTOCOL_LIMITS, type Alert, type AlertList, type DeviceDetail, type DeviceList } from '../../../src/shared/protocol.js';
 import { startTestServer, type TestServer } from '../../server/helpers/test-server.js';
 import { enrollRequest } from '../../server/helpers/signed-request.js';
 import { connectionAlert, heartbeatFor } from '../../server/helpers/sample-reports.js';
@@ -139,11 +140,12 @@ describe('Reporter', () => {
     await reporter.flushNow();
     await srv.admin(`/v1/devices/${reporter.status().deviceId}/revoke`, { method: 'POST' });
     await outbox.enqueueAlert(connectionAlert(1));
+    const t0 = Date.now();
     const r = await reporter.flushNow();
     expect(r).toMatchObject({ ok: false, failure: { code: 'revoked_device', action: 'blocked' } });
     expect(reporter.status().blockedReason).toMatch(/revoked/);
-    // A blocked reporter waits the longest backoff, not the shortest.
-    expect(Date.parse(reporter.status().nextAttemptAt!) - Date.now()).toBeGreaterThan(FAST.capMs - 50);
+    // A blocked reporter waits the longest backoff, not the shortest (scheduled after t0).
+    expect(Date.parse(reporter.status().nextAttemptAt!) - t0).toBeGreaterThanOrEqual(FAST.capMs);
     expect(outbox.stats().pendingAlerts).toBe(1);
 
     const bare = await setup(srv);
@@ -151,6 +153,50 @@ describe('Reporter', () => {
     const n = await bare.reporter.flushNow();
     expect(n).toMatchObject({ ok: false, failure: { action: 'blocked', message: expect.stringMatching(/no enrolment token/) } });
     expect(bare.reporter.status().enrolment).toBe('blocked');
+  });
+
+  it('reports the outbox overflow in the heartbeat, and gzips only bodies above the threshold', async () => {
+    const srv = await server();
+    const sent: Array<{ path: string; encoding: string; jsonBytes: number }> = [];
+    const observing: FetchLike = (url, init) => {
+      const encoding = init.headers['content-encoding'] ?? 'identity';
+      const raw = Buffer.from(init.body ?? new Uint8Array());
+      sent.push({ path: new URL(url).pathname, encoding, jsonBytes: (encoding === 'gzip' ? gunzipSync(raw) : raw).length });
+      return fetch(url, init);
+    };
+    const dir = await mkdtemp(path.join(tmpdir(), 'vigil-rep-'));
+    const outbox = await Outbox.open({ dir, maxAlerts: 10 });
+    const reporter = new Reporter({
+      client: new ProtocolClient({ serverUrl: new URL(srv.url), fetch: observing }),
+      outbox,
+      credentials: new FileCredentialStore(dir),
+      enrolmentRequest: async () => enrollRequest(srv.createToken('Overflow Co'), 'hw-uuid-overflow-1'),
+      backoff: FAST,
+    });
+    cleanups.push(async () => {
+      await reporter.stop();
+      await outbox.close();
+    });
+    const outcomes = [];
+    for (let i = 0; i < 13; i++) outcomes.push(await outbox.enqueueAlert(connectionAlert(i)));
+    expect(outcomes.filter((o) => o === 'overflow')).toHaveLength(3);
+    await outbox.setHeartbeat(draft());
+    expect(await reporter.flushNow()).toMatchObject({ ok: true, sentAlerts: 10, heartbeatSent: true });
+
+    const device = (await srv.admin<DeviceDetail>(`/v1/devices/${reporter.status().deviceId}`)).body;
+    expect(device.outbox).toMatchObject({ pendingAlerts: 0, droppedAlerts: 3, rejectedAlerts: 0 });
+    expect(device.alertCount).toBe(10);
+    // The fleet page says so too.
+    const login = await fetch(srv.url + '/login', { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: srv.adminToken }).toString() });
+    const page = await (await fetch(srv.url + '/', { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0]! } })).text();
+    expect(page).toContain('3 dropped');
+
+    // A batch of ten alerts is above the threshold and went gzipped; the heartbeat is below it.
+    const alerts = sent.filter((r) => r.path === '/v1/alerts');
+    const heartbeats = sent.filter((r) => r.path === '/v1/heartbeats');
+    expect(alerts.map((r) => r.encoding)).toEqual(['gzip']);
+    expect(heartbeats.map((r) => r.encoding)).toEqual(['identity']);
+    for (const r of sent) expect(r.encoding === 'gzip', JSON.stringify(r)).toBe(r.jsonBytes > PROTOCOL_LIMITS.gzipAboveBytes);
   });
 
   it('isolates an alert the server refuses, counts it as rejected, and delivers the rest', async () => {
@@ -189,15 +235,16 @@ describe('Reporter', () => {
       await outbox.close();
     });
     for (let i = 0; i < 4; i++) await outbox.enqueueAlert(connectionAlert(i));
+    const t0 = Date.now();
     const r = await reporter.flushNow();
     expect(r).toMatchObject({ ok: false, sentAlerts: 2, failure: { code: 'rate_limited', retryAfterMs: 1000 } });
-    const wait = Date.parse(reporter.status().nextAttemptAt!) - Date.now();
-    expect(wait).toBeGreaterThan(800);
+    // Scheduled at least Retry-After from when the refusal arrived (which is after t0).
+    expect(Date.parse(reporter.status().nextAttemptAt!) - t0).toBeGreaterThanOrEqual(1000);
     const before = requests;
     reporter.trigger(); // new work during backoff waits for the timer
     await new Promise((res) => setTimeout(res, 100));
     expect(requests).toBe(before);
-    for (let i = 0; i < 150 && outbox.stats().pendingAlerts > 0; i++) await new Promise((res) => setTimeout(res, 20));
+    for (let i = 0; i < 500 && outbox.stats().pendingAlerts > 0; i++) await new Promise((res) => setTimeout(res, 20));
     expect(outbox.stats().pendingAlerts).toBe(0);
   });
 });

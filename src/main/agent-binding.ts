@@ -1,33 +1,239 @@
 /**
- * Where the tray app meets the real headless agent and its configuration.
+ * Where the tray app meets the headless agent and its settings.
  *
- * LEAD: bind these two to src/core/agent.ts and src/core/config once they land, e.g.
+ * - `loadAgentSettings` is the ONE place the tray app gets the agent's settings. Today it
+ *   reads the per-machine settings file (`machineConfigPath`) if there is one, else uses
+ *   the defaults. LEAD: swap in the machine-policy precedence loader of issue 7
+ *   (src/core/config) here; nothing else in src/main reads settings.
+ * - `createAgentFactory` builds the agent with the same `assembleAgent` as `vigil run`,
+ *   with Electron's net.fetch as the reporter's transport (system proxy, PAC, OS
+ *   certificate store), starts it, and adapts its state to the tray's schema
+ *   (agent-state-map.ts).
  *
- *   import { startAgent } from '../core/agent.js';
- *   export const createAgent: AgentFactory = ({ transport, logger }) =>
- *     startAgent({ transport, logger, ... });
- *   export function loadTraySettings(): TraySettings {
- *     const cfg = loadConfig(...);   // machine policy (HKLM\SOFTWARE\Policies\Vigil, plist, /etc/vigil)
- *     return parseTraySettings({ allowQuit: cfg.tray.allowQuit, autostart: cfg.tray.autostart });
- *   }
- *
- * Until then the app runs with no agent: grey icon, the window says the checker is not
- * running. Nothing else in src/main needs to change when the agent is bound.
+ * Nothing here may stop the app: settings that cannot be used, or an agent that cannot be
+ * built or started, give an agent handle that stays grey and says why.
  */
-import type { AgentFactory } from './agent-handle.js';
+import { stat } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadAgentConfigFile } from '../core/config/config-file.js';
+import { defaultAgentConfig, type AgentConfig } from '../core/config/schema.js';
+import { assembleAgent, type AssemblyDeps } from '../core/agent-assembly.js';
+import type { Agent } from '../core/agent.js';
+import type { Logger } from '../core/logging/logger.js';
+import type { FetchLike } from '../core/report/transport.js';
+import { AGENT_VERSION } from '../core/version.js';
+import type { AgentState } from '../shared/agent-state.js';
+import type { PackRef } from '../shared/scan.js';
+import { AgentUnavailableError, type AgentFactory, type AgentHandle, type Transport } from './agent-handle.js';
+import { toTrayState, unavailableTrayState, type AgentStateContext } from './agent-state-map.js';
 import { parseTraySettings, type TraySettings } from './settings.js';
 
-export class AgentNotBoundError extends Error {
-  constructor() {
-    super('the headless agent (src/core/agent.ts) is not bound in src/main/agent-binding.ts yet');
-    this.name = 'AgentNotBoundError';
+// ---- settings -------------------------------------------------------------------------
+
+export type SettingsLoad =
+  | { ok: true; config: AgentConfig; /** the file read, or "defaults" */ source: string }
+  | { ok: false; problems: string[]; source: string };
+
+/** The per-machine settings file an installer or an administrator puts in place. */
+export function machineConfigPath(platform: NodeJS.Platform = process.platform, env: Record<string, string | undefined> = process.env): string {
+  if (platform === 'win32') return path.win32.join(env.ProgramData ?? 'C:\\ProgramData', 'Vigil', 'config.json');
+  if (platform === 'darwin') return '/Library/Application Support/Vigil/config.json';
+  return '/etc/vigil/config.json';
+}
+
+export interface LoadSettingsOptions {
+  platform?: NodeJS.Platform;
+  env?: Record<string, string | undefined>;
+  /** Read this file instead of the per-machine one (development builds, tests). */
+  file?: string;
+}
+
+/**
+ * The agent's settings for the tray app. Never throws: a file that cannot be read or does
+ * not validate comes back as problems naming the file and the setting. No file at all is
+ * normal (an unmanaged PC): the defaults apply.
+ */
+export async function loadAgentSettings(opts: LoadSettingsOptions = {}): Promise<SettingsLoad> {
+  const file = opts.file ?? machineConfigPath(opts.platform, opts.env);
+  try {
+    await stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: true, config: defaultAgentConfig(), source: 'defaults' };
+    // Anything else (EACCES…) is a file that exists and cannot be read: a problem to show.
+  }
+  const loaded = await loadAgentConfigFile(file);
+  return loaded.ok ? { ok: true, config: loaded.config, source: file } : { ok: false, problems: loaded.problems, source: file };
+}
+
+/**
+ * What the tray shell takes from the settings. Quit is offered only when the settings allow
+ * it; settings that cannot be used count as managed (no Quit).
+ */
+export function traySettingsFrom(load: SettingsLoad): TraySettings {
+  return parseTraySettings({ allowQuit: load.ok ? load.config.allowQuit : false });
+}
+
+/** The sentence shown (banner and tooltip) when the settings cannot be used. */
+export function settingsProblemReason(load: Extract<SettingsLoad, { ok: false }>): string {
+  const first = load.problems[0] ?? `${load.source}: invalid`;
+  const more = load.problems.length > 1 ? ` (and ${load.problems.length - 1} more)` : '';
+  return `Vigil is not checking this PC because its settings cannot be used: ${first}${more}. Contact your IT provider.`;
+}
+
+// ---- the agent ------------------------------------------------------------------------
+
+/** Reporting may fail this long (at least) before the tray shows the PC as not reporting. */
+export const MIN_STALE_AFTER_MS = 15 * 60_000;
+
+export interface TrayAgentOptions {
+  settings: SettingsLoad;
+  /**
+   * Passed on to assembleAgent. Tests give a scanner over a fixture tree; LEAD: the
+   * connection watcher `vigil run` gets goes here too, so both run the same agent.
+   */
+  assembly?: Pick<AssemblyDeps, 'scanner' | 'watcher' | 'extraChecks' | 'stableIdProbe'>;
+  hostname?: () => string;
+  now?: () => Date;
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Electron's net.fetch in the shape of the reporter's transport. */
+export function transportAsFetch(transport: Transport): FetchLike {
+  return (url, init) =>
+    transport(url, {
+      method: init.method,
+      headers: init.headers,
+      ...(init.body ? { body: new Uint8Array(init.body) } : {}),
+      ...(init.signal ? { signal: init.signal } : {}),
+    });
+}
+
+export function createAgentFactory(o: TrayAgentOptions): AgentFactory {
+  const hostname = o.hostname ?? (() => os.hostname());
+  const now = o.now ?? (() => new Date());
+  return async ({ transport, logger }) => {
+    const tenant = o.settings.ok ? o.settings.config.tenant : undefined;
+    const base = { agentVersion: AGENT_VERSION, hostname: hostname(), packs: [] as PackRef[], ...(tenant ? { tenant } : {}) };
+    if (!o.settings.ok) {
+      logger.error('the settings cannot be used; the agent is not running', { source: o.settings.source, problems: o.settings.problems });
+      return new UnavailableAgent(settingsProblemReason(o.settings), base);
+    }
+    const config = o.settings.config;
+    let agent: Agent;
+    let packs: PackRef[];
+    try {
+      const assembled = await assembleAgent(config, { logger, fetch: transportAsFetch(transport), ...o.assembly });
+      agent = assembled.agent;
+      packs = assembled.packs.map((p) => p.ref);
+    } catch (e) {
+      logger.error('the agent could not be built from its settings', { source: o.settings.source, error: message(e) });
+      return new UnavailableAgent(`Vigil is not checking this PC because its settings cannot be used: ${message(e)}. Contact your IT provider.`, base);
+    }
+    const startedAt = now();
+    const staleAfterMs = Math.max(MIN_STALE_AFTER_MS, 3 * config.heartbeatIntervalSec * 1000);
+    const handle = new CoreAgentHandle(agent, () => ({ ...base, packs, now: now(), startedAt, staleAfterMs }), logger);
+    try {
+      await agent.start();
+    } catch (e) {
+      logger.error('the agent could not start', { error: message(e) });
+      await agent.stop().catch(() => undefined);
+      return new UnavailableAgent(`Vigil’s checker could not start: ${message(e)}. Restart the PC or contact your IT provider.`, { ...base, packs });
+    }
+    logger.info('agent started', {
+      settings: o.settings.source,
+      server: config.serverUrl ?? null,
+      scanIntervalSec: config.scanIntervalSec,
+      packs: packs.map((p) => `${p.id}@${p.version}`),
+    });
+    return handle;
+  };
+}
+
+/** The running core agent, seen through the tray's state schema. */
+class CoreAgentHandle implements AgentHandle {
+  private lastMapError = '';
+
+  constructor(
+    private readonly agent: Agent,
+    private readonly context: () => AgentStateContext,
+    private readonly log: Logger,
+  ) {}
+
+  getState(): AgentState {
+    return this.map(this.agent.state());
+  }
+
+  onState(cb: (state: AgentState) => void): () => void {
+    const off = this.agent.subscribe((s) => cb(this.map(s)));
+    return () => {
+      off();
+    };
+  }
+
+  async checkNow(): Promise<void> {
+    await this.agent.checkNow();
+  }
+
+  stop(): Promise<void> {
+    return this.agent.stop();
+  }
+
+  private map(core: Parameters<typeof toTrayState>[0]): AgentState {
+    const ctx = this.context();
+    try {
+      const state = toTrayState(core, ctx);
+      this.lastMapError = '';
+      return state;
+    } catch (e) {
+      // A bug, not the PC's state: say so in grey rather than paint a colour.
+      const problem = message(e).slice(0, 500);
+      if (problem !== this.lastMapError) this.log.error('agent state could not be mapped for the tray', { problem });
+      this.lastMapError = problem;
+      return unavailableTrayState('Vigil could not read its checker’s state. Details are in the log.', ctx);
+    }
   }
 }
 
-export const createAgent: AgentFactory = () => {
-  throw new AgentNotBoundError();
-};
+/** No agent runs: grey, with the reason; Check now says the same. */
+class UnavailableAgent implements AgentHandle {
+  private readonly state: AgentState;
 
-export function loadTraySettings(): TraySettings {
-  return parseTraySettings({});
+  constructor(
+    private readonly reason: string,
+    ctx: Parameters<typeof unavailableTrayState>[1],
+  ) {
+    this.state = unavailableTrayState(reason, ctx);
+  }
+
+  getState(): AgentState {
+    return this.state;
+  }
+
+  onState(): () => void {
+    return () => {};
+  }
+
+  async checkNow(): Promise<void> {
+    throw new AgentUnavailableError(this.reason);
+  }
+
+  async stop(): Promise<void> {}
+}
+
+// ---- both together --------------------------------------------------------------------
+
+export interface TrayAgentBinding {
+  load: SettingsLoad;
+  settings: TraySettings;
+  agentFactory: AgentFactory;
+}
+
+/** Loads the settings once and binds the shell's settings and the agent to them. */
+export async function bindTrayAgent(opts: LoadSettingsOptions & Omit<TrayAgentOptions, 'settings'> = {}): Promise<TrayAgentBinding> {
+  const { platform, env, file, ...agentOpts } = opts;
+  const load = await loadAgentSettings({ ...(platform ? { platform } : {}), ...(env ? { env } : {}), ...(file ? { file } : {}) });
+  return { load, settings: traySettingsFrom(load), agentFactory: createAgentFactory({ ...agentOpts, settings: load }) };
 }

@@ -55,6 +55,11 @@ export function configureElectronLog(log: NodeLogger, opts: LogSetupOptions = {}
   log.transports.console.level = opts.consoleLevel === undefined ? 'warn' : opts.consoleLevel;
 }
 
+/** The settings' logLevel for the log file (info unless the settings say otherwise). */
+export function setFileLogLevel(log: NodeLogger, level: LogLevel): void {
+  log.transports.file.level = level;
+}
+
 /** The folder holding the log files ("Open log folder"). */
 export function logFolder(log: NodeLogger): string {
   return path.dirname(log.transports.file.getFile().path);

@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import * as electron from 'electron';
 import log from 'electron-log/main';
 import { startTrayApp } from './app.js';
-import { createAgent, loadTraySettings } from './agent-binding.js';
-import { configureElectronLog, logFolder, loggerFromElectronLog } from './log-setup.js';
+import { bindTrayAgent } from './agent-binding.js';
+import { configureElectronLog, logFolder, loggerFromElectronLog, setFileLogLevel } from './log-setup.js';
 
 configureElectronLog(log);
 const logger = loggerFromElectronLog(log);
@@ -22,10 +22,19 @@ process.on('unhandledRejection', (e) => logger.error('unhandled rejection', { er
 // app.getAppPath() is the folder (or app.asar) holding package.json, dist/ and assets/.
 const appRoot = electron.app.getAppPath();
 
+// The settings are read before anything else. A top-level await in the entry module holds
+// Electron's `ready` back until it settles, so startTrayApp still does its before-ready
+// work in time. VIGIL_CONFIG points a development build at a settings file; a packaged
+// app reads only the per-machine file (the user must not be able to swap the policy).
+const devConfig = electron.app.isPackaged ? undefined : process.env.VIGIL_CONFIG;
+const binding = await bindTrayAgent(devConfig ? { file: path.resolve(devConfig) } : {});
+if (binding.load.ok) setFileLogLevel(log, binding.load.config.logLevel);
+logger.info('settings', binding.load.ok ? { source: binding.load.source } : { source: binding.load.source, problems: binding.load.problems });
+
 startTrayApp({
   electron,
-  agentFactory: createAgent,
-  settings: loadTraySettings(),
+  agentFactory: binding.agentFactory,
+  settings: binding.settings,
   logger,
   paths: {
     rendererDir: path.join(appRoot, 'dist', 'renderer'),

@@ -120,6 +120,8 @@ describe('vigil check --root on a Windows per-user layout, built-in 3CX pack', (
       const f = report.findings.find((x) => x.severity === 'attention')!;
       expect(f).toMatchObject({ ruleId: 'version-unreadable', evidence: { path: `${root}/${WIN_APP}` } });
       expect(f.evidence.error).toContain('3CXDesktopApp.exe');
+      // The pack's fallbackAdvice, not whichever advice happens to come first.
+      expect(f.advice?.id).toBe('check-version');
     }
   });
 

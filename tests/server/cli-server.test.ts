@@ -1,9 +1,11 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/commands/server.js';
 import { UsageError, type CliIo } from '../../src/cli/io.js';
+import { openDatabase } from '../../src/server/database/open-database.js';
+import { enrol } from './helpers/signed-request.js';
 
 function io(cwd: string, env: NodeJS.ProcessEnv = {}) {
   const out = { stdout: '', stderr: '' };
@@ -49,7 +51,7 @@ describe('vigil server token', () => {
 
   it('refuses bad usage', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vigil-cli-'));
-    for (const argv of [['token', 'create'], ['token', 'create', '--tenant', ''], ['token', 'create', '--tenant', 'x', '--max-uses', '0'], ['token', 'frob'], ['frob'], ['start', '--port', '99999'], ['start', '--tls-cert', 'a.pem'], ['start', '--log-level', 'loud'], ['start', '--heartbeat-interval', '5']]) {
+    for (const argv of [['token', 'create'], ['token', 'create', '--tenant', ''], ['token', 'create', '--tenant', 'x', '--max-uses', '0'], ['token', 'frob'], ['frob'], ['start', '--port', '99999'], ['start', '--tls-cert', 'a.pem'], ['start', '--log-level', 'loud'], ['start', '--heartbeat-interval', '5'], ['start', '--trust-proxy', 'proxy.example']]) {
       expect((await run(argv, dir)).code, argv.join(' ')).toBe(64);
     }
     expect((await run(['start', '--port', '0'], dir, { VIGIL_ADMIN_TOKEN: 'short' })).stderr).toMatch(/at least 24/);
@@ -80,5 +82,39 @@ describe('vigil server start', () => {
     expect((await fetch(url2 + '/v1/devices', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     r2.interrupt();
     expect(await done2).toBe(0);
+  });
+});
+
+describe('vigil server backup', () => {
+  it('copies the database while the server runs, 0600, and refuses to overwrite', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vigil-cli-'));
+    const created = JSON.parse((await run(['token', 'create', '--tenant', 'Backup Co', '--json', '--db', 'fleet.db'], dir)).stdout);
+    const r = io(dir, { VIGIL_ADMIN_TOKEN: 'backup-test-admin-token-0123456789' });
+    const done = main(['start', '--port', '0', '--db', 'fleet.db'], r.io);
+    for (let i = 0; i < 100 && !r.out.stdout.includes('Admin token'); i++) await new Promise((res) => setTimeout(res, 20));
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(r.out.stdout)![1]!;
+    try {
+      const e = await enrol(url, created.enrollToken, 'hw-uuid-backup-0001', 'BACKUP-PC');
+      expect(e.status).toBe(201);
+      const b = await run(['backup', '--db', 'fleet.db', '--to', 'copy.db'], dir);
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.stdout).toContain('copy.db');
+      expect((await stat(path.join(dir, 'copy.db'))).mode & 0o777).toBe(0o600);
+      const copy = openDatabase(path.join(dir, 'copy.db'));
+      try {
+        expect(copy.prepare('SELECT id, hostname FROM devices').all()).toEqual([{ id: e.deviceId, hostname: 'BACKUP-PC' }]);
+        expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+      } finally {
+        copy.close();
+      }
+      const again = await run(['backup', '--db', 'fleet.db', '--to', 'copy.db'], dir);
+      expect(again.code).toBe(64);
+      expect(again.stderr).toMatch(/exists already/);
+      expect((await run(['backup', '--db', 'fleet.db'], dir)).code).toBe(64);
+      expect((await run(['backup', '--db', 'missing.db', '--to', 'x.db'], dir)).stderr).toMatch(/no database/);
+    } finally {
+      r.interrupt();
+      expect(await done).toBe(0);
+    }
   });
 });

@@ -112,3 +112,30 @@ describe('fleet page helpers', () => {
     expect(isOnline(0, 60, 180_001)).toBe(false);
   });
 });
+
+describe('fleet page behind a TLS reverse proxy', () => {
+  it('believes X-Forwarded-* only from a trusted proxy: Secure cookies, per-client login limits', async () => {
+    const proxied = await startTestServer({ trustProxy: ['127.0.0.1'] });
+    const direct = await startTestServer();
+    try {
+      const signIn = (s: TestServer, headers: Record<string, string>, token = s.adminToken) =>
+        fetch(s.url + '/login', { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ token }).toString() });
+      const viaProxy = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'fleet.partner.example', origin: 'https://fleet.partner.example' };
+      const ok = await signIn(proxied, viaProxy);
+      expect(ok.status).toBe(303);
+      expect(ok.headers.get('set-cookie')).toMatch(/; Secure$/);
+      // Without trust, the same headers are ignored: no Secure flag, and the forwarded origin is foreign.
+      expect((await signIn(direct, { 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).not.toMatch(/Secure/);
+      expect((await signIn(direct, viaProxy)).status).toBe(403);
+      // The login limit counts each client behind the proxy separately.
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++) statuses.push((await signIn(proxied, { 'x-forwarded-for': '198.51.100.7' }, 'wrong')).status);
+      expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+      expect(statuses[10]).toBe(429);
+      expect((await signIn(proxied, { 'x-forwarded-for': '198.51.100.8' }, 'wrong')).status).toBe(401);
+    } finally {
+      await proxied.close();
+      await direct.close();
+    }
+  });
+});

@@ -61,16 +61,21 @@ export const PackAdviceSchema = z.object({
 });
 export type PackAdvice = z.infer<typeof PackAdviceSchema>;
 
+const ExactRelativePath = RelativePath.refine((p) => !/[*?]/.test(p), { message: 'must be an exact path: wildcards are allowed only in locations (installDirs, candidateFiles, artifacts)' });
+
 export const PlatformAppSchema = z.object({
   /**
    * Windows: folders the application installs into; macOS: the `.app` bundle paths;
    * Linux: install folders.
    */
   installDirs: z.array(LocationSchema).min(1),
-  /** Main executable names, relative to the install dir (Windows/Linux). */
-  executables: z.array(RelativePath).default([]),
+  /**
+   * Main executable names, relative to the install dir (Windows/Linux). Exact names: they
+   * are looked up, not matched, so a wildcard is refused rather than silently never found.
+   */
+  executables: z.array(ExactRelativePath).default([]),
   /** Other files of the install to hash and verify, relative to the install dir or bundle. */
-  companionFiles: z.array(RelativePath).default([]),
+  companionFiles: z.array(ExactRelativePath).default([]),
   /** Windows uninstall-entry DisplayName values that identify the application (case-insensitive). */
   uninstallDisplayNames: z.array(z.string().min(1)).default([]),
   /** macOS CFBundleIdentifier values. */
@@ -231,6 +236,11 @@ export const PackSchema = z
     network: NetworkIndicatorsSchema.optional(),
     artifacts: z.array(ArtifactSchema).default([]),
     advice: z.array(PackAdviceSchema).min(1),
+    /**
+     * The advice for an install whose version cannot be read or that no version rule
+     * covers. Defaults to the first entry of `advice`.
+     */
+    fallbackAdvice: Id.optional(),
   })
   .superRefine((pack, ctx) => {
     // Cross-references: every id a rule names must exist, so a pack never half-works.
@@ -285,6 +295,7 @@ export const PackSchema = z
       check(advice, 'advice', a.advice, ['artifacts', i, 'advice']);
       checkSources(a.sources, ['artifacts', i]);
     });
+    if (pack.fallbackAdvice !== undefined) check(advice, 'advice', pack.fallbackAdvice, ['fallbackAdvice']);
     if (pack.network) {
       check(advice, 'advice', pack.network.advice, ['network', 'advice']);
       for (const key of ['domains', 'urls', 'ips'] as const) {

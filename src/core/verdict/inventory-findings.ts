@@ -14,6 +14,11 @@ function advice(pack: Pack, id: string): PackAdvice | undefined {
   return pack.advice.find((a) => a.id === id);
 }
 
+/** The pack's advice for an install it cannot classify: its fallbackAdvice, else its first. */
+function fallbackAdvice(pack: Pack): PackAdvice | undefined {
+  return (pack.fallbackAdvice !== undefined ? advice(pack, pack.fallbackAdvice) : undefined) ?? pack.advice[0];
+}
+
 function whose(user: string | undefined): string {
   return user ? ` for user ${user}` : '';
 }
@@ -42,7 +47,7 @@ export function installFindings(pack: Pack, installs: Install[], now: Date): Fin
           ruleId: 'version-unreadable',
           title: `${inst.applicationName} is installed${whose(inst.user)} but its version could not be read, so it may be an affected build.`,
           evidence: { ...evidence, ...(inst.versionSource?.startsWith('unreadable') ? { error: inst.versionSource.replace(/^unreadable: /, '') } : {}) },
-          advice: pack.advice[0],
+          advice: fallbackAdvice(pack),
         }),
       );
     } else if (c.class === 'unclassified') {
@@ -52,7 +57,7 @@ export function installFindings(pack: Pack, installs: Install[], now: Date): Fin
           severity: 'attention',
           ruleId: 'version-unclassified',
           title: `${name} is installed${whose(inst.user)}; the ${pack.title} pack has no rule for this version, so check it with IT.`,
-          advice: pack.advice[0],
+          advice: fallbackAdvice(pack),
         }),
       );
     } else {

@@ -82,13 +82,22 @@ function connectChild(host: string, port: number, mode: 'hold' | 'close-now' | '
   const up = `console.log(String(s.localPort))`;
   const code = {
     hold: `const s=require('net').connect(${port},'${host}',()=>${up});s.on('error',e=>{console.error(e.message);process.exit(2)});process.stdin.resume();`,
-    'close-now': `const s=require('net').connect(${port},'${host}',()=>{${up};s.end();});s.on('close',()=>process.exit(0));s.on('error',()=>process.exit(2));setTimeout(()=>process.exit(3),150);`,
+    // Started, it waits for a line on stdin before it connects (see the brief test).
+    'close-now': `console.log('ready');process.stdin.once('data',()=>{const s=require('net').connect(${port},'${host}',()=>{${up};s.end();});s.on('close',()=>process.exit(0));s.on('error',()=>process.exit(2));setTimeout(()=>process.exit(3),150);});`,
     'wait-for-server-close': `const s=require('net').connect(${port},'${host}',()=>${up});s.on('end',()=>s.end());s.on('close',()=>process.exit(0));s.on('error',()=>process.exit(2));`,
   }[mode];
   const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve({ child, localPort: Number(d.toString().trim()) }));
+    let buffered = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      for (const line of buffered.split('\n').slice(0, -1)) {
+        if (line === 'ready') child.emit('ready');
+        else if (/^\d+$/.test(line)) resolve({ child, localPort: Number(line) });
+      }
+      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+    });
     child.once('exit', (c) => c !== 0 && reject(new Error(`child exited with ${c} before connecting`)));
   });
 }
@@ -191,11 +200,19 @@ describe('watch on loopback (real sockets, child processes)', () => {
   it('a connection closed by the client within 200 ms is caught from its TIME_WAIT entry, without its process', async () => {
     const port = await listen(BRIEF, (s) => s.on('end', () => s.end()));
     const w = await watcher(); // the default 2 s interval
-    const firstPoll = polls(w, 1);
-    w.start();
     try {
+      // The child is started first (node takes a while to boot), and told to connect right
+      // after a poll, so the whole connection falls between two polls, ~2 s apart, and only
+      // its TIME_WAIT leftover can be seen. Connecting at a random moment would now and then
+      // be caught while open, which is a different (easier) case.
+      const connected = connectChild(BRIEF, port, 'close-now');
+      const child = children.at(-1)!;
+      await new Promise((r) => child.once('ready', r));
+      const firstPoll = polls(w, 1);
+      w.start();
       await firstPoll;
-      const { child, localPort } = await connectChild(BRIEF, port, 'close-now');
+      child.stdin!.write('go\n');
+      const { localPort } = await connected;
       // The child closed first (it sent the first FIN), so its side of the connection is
       // the one in TIME_WAIT; the child exits before 150 ms or the test fails.
       await exited(child);

@@ -40,6 +40,14 @@ describe('parsePackText', () => {
     expect(err.problems).toContain('artifacts[0].sources[0]: unknown source id "ghost"');
   });
 
+  it('refuses a wildcard in an exact file name, and a fallbackAdvice that names no advice', () => {
+    const bad = testPack({ fallbackAdvice: 'missing' });
+    ((bad.applications as { platforms: { windows: { executables: string[] } } }[])[0]!.platforms.windows.executables = ['3CX*.exe']);
+    const problems = errorOf(() => parsePackText(JSON.stringify(bad), 'x.json')).problems;
+    expect(problems).toContain('fallbackAdvice: unknown advice id "missing"');
+    expect(problems.join('\n')).toMatch(/applications\[0\]\.platforms\.windows\.executables\[0\]: must be an exact path/);
+  });
+
   it('refuses recursive or absolute locations', () => {
     const bad = testPack();
     (bad.artifacts as { location: { path: string } }[])[0]!.location.path = 'AppData/**/manifest';

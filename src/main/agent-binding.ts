@@ -68,11 +68,14 @@ export async function loadAgentSettings(opts: LoadSettingsOptions = {}): Promise
 }
 
 /**
- * What the tray shell takes from the settings. Quit is offered only when the settings allow
- * it; settings that cannot be used count as managed (no Quit).
+ * What the tray shell takes from the settings: allowQuit, and autostart when the settings
+ * name it (an MSI install sets `machine`). Settings that cannot be used count as managed
+ * (no Quit). parseTraySettings falls back per field, so an odd value never stops the app.
  */
 export function traySettingsFrom(load: SettingsLoad): TraySettings {
-  return parseTraySettings({ allowQuit: load.ok ? load.config.allowQuit : false });
+  if (!load.ok) return parseTraySettings({ allowQuit: false });
+  const { autostart } = load.config as { autostart?: unknown };
+  return parseTraySettings({ allowQuit: load.config.allowQuit, ...(autostart !== undefined ? { autostart } : {}) });
 }
 
 /** The sentence shown (banner and tooltip) when the settings cannot be used. */

@@ -79,7 +79,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   };
 
   const trustProxy = opts.trustProxy && opts.trustProxy.length > 0 ? [...opts.trustProxy] : false;
-  const base = { logger: false, bodyLimit: limits.maxWireBodyBytes, trustProxy, return503OnClosing: true } as const;
+  // requestTimeout: a client that opens a request and never finishes it (slowloris, or an
+  // agent aborted mid-upload) must not hold a connection, nor block close(), for ever.
+  const base = { logger: false, bodyLimit: limits.maxWireBodyBytes, trustProxy, return503OnClosing: true, requestTimeout: 30_000 } as const;
   const app: FastifyInstance = opts.https ? (Fastify({ ...base, https: opts.https }) as unknown as FastifyInstance) : Fastify(base);
 
   // Ingest bodies stay raw bytes: the signature covers them as sent, and they are inflated

@@ -127,6 +127,16 @@ describe('reporting end to end (real processes)', () => {
       // The exit code is the scan's: the status the partner sees, as RMM scripts see it.
       expect(code).toBe({ ok: 0, attention: 1, compromised: 2, unknown: 3 }[d.status]);
 
+      // The fleet page of the real server process shows the tenant and this PC.
+      const signIn = await fetch(server.url + '/login', { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: ADMIN_TOKEN }).toString() });
+      expect(signIn.status).toBe(303);
+      const page = await fetch(server.url + '/', { headers: { cookie: signIn.headers.get('set-cookie')!.split(';')[0]! } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('Acme Dental');
+      expect(html).toContain(d.hostname.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+      expect(html).toContain(`badge s-${d.status}`);
+
       // Second run without the token: the stored credential is used, no new enrolment.
       await writeFile(cfg, JSON.stringify({ serverUrl: server.url, stateDir: 'state', logLevel: 'warn' }));
       const again = start(VIGIL, ['run', '--config', cfg, '--once']);

@@ -48,6 +48,11 @@ export interface FakeElectronOptions {
   paths?: Record<string, string>;
   trayThrows?: boolean;
   notificationsSupported?: boolean;
+  /**
+   * What net.fetch does after recording the call (e.g. the real fetch to a loopback
+   * backend); by default every request gets 200 {"ok":true}.
+   */
+  netFetch?: (input: string | Request, init?: RequestInit) => Promise<Response>;
 }
 
 export function createFakeElectron(opts: FakeElectronOptions = {}) {
@@ -255,6 +260,7 @@ export function createFakeElectron(opts: FakeElectronOptions = {}) {
       const url = typeof input === 'string' ? input : input.url;
       fetched.push({ url, ...(init ? { init } : {}) });
       record('net', 'fetch', [url]);
+      if (opts.netFetch) return opts.netFetch(input, init);
       return new Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } });
     },
   };

@@ -1,7 +1,10 @@
 /**
  * The main process end to end, under a fake `electron` that records what the shell does,
  * driving the in-memory FixtureAgent: grey at start, red after a compromised scan, one
- * notification per change, the menu per policy, IPC refused from foreign frames.
+ * notification per change, the menu per policy, IPC refused from foreign frames. The
+ * scripted agent makes the shell's own behaviour exact (notification ladder, polls,
+ * malformed states); tray-app-real-agent.test.ts runs the same scenario on the real
+ * agent core, scanning a fixture tree and reporting to the reference backend.
  */
 import { mkdtempSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -99,6 +99,17 @@ describe.skipIf(!haveChromium)('status window in Chromium', () => {
     expectClean(p);
   });
 
+  it('settings that cannot be used: grey, the reason in the banner, screenshot', async () => {
+    const { unavailableTrayState } = await import('../../src/main/agent-state-map.js');
+    const reason = 'Vigil is not checking this PC because its settings cannot be used: C:\\ProgramData\\Vigil\\config.json: serverUrl: plain http is only allowed to a loopback address, not vigil.partner.example: use https. Contact your IT provider.';
+    const p = await open({ state: unavailableTrayState(reason, { agentVersion: '0.1.0', hostname: 'RECEPTION-PC', packs: [], tenant: 'Acme IT Partners' }) });
+    await expect.poll(() => p.page.locator('#status-label').textContent()).toBe('Unknown');
+    expect(await p.page.locator('#status-why').textContent()).toBe(reason);
+    expect(await p.page.evaluate(noHorizontalScroll)).toBe(true);
+    await p.page.screenshot({ fullPage: true, path: path.join(artifacts, 'status-settings-problem@1x.png') });
+    expectClean(p);
+  });
+
   it('shows each finding in plain language with the pack advice and its evidence', async () => {
     const p = await open({ state: states.compromised() });
     const { page } = p;

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { protocolSchemaFiles, PROTOCOL_SCHEMA_DIR } from '../../scripts/gen-protocol-schema.js';
+import { AgentConfigSchema } from '../../src/core/config/schema.js';
+import { ErrorCodeSchema } from '../../src/shared/protocol.js';
 import { connectionAlert, heartbeatFor } from './helpers/sample-reports.js';
 import { enrollRequest } from './helpers/signed-request.js';
 
@@ -44,5 +46,24 @@ describe('docs/protocol JSON Schema', () => {
     const err = schema('error');
     expect(err({ error: { code: 'bad_signature', message: 'the request signature does not verify' } })).toBe(true);
     expect(err({ error: { code: 'teapot', message: 'x' } })).toBe(false);
+  });
+});
+
+describe('docs/PROTOCOL.md', () => {
+  const doc = readFileSync(path.join(PROTOCOL_SCHEMA_DIR, '..', 'PROTOCOL.md'), 'utf8');
+  const tableRows = doc.split('\n').filter((l) => l.startsWith('| `'));
+
+  it('documents every agent setting in its settings table (src/core/config/schema.ts)', () => {
+    const keys = Object.keys(AgentConfigSchema.shape);
+    expect(keys.length).toBeGreaterThan(5);
+    const missing = keys.filter((k) => !tableRows.some((row) => row.startsWith(`| \`${k}\` |`)));
+    expect(missing, 'settings missing from the "Agent settings file" table').toEqual([]);
+  });
+
+  it('documents every error code', () => {
+    const errors = doc.slice(doc.indexOf('\n## Errors'), doc.indexOf('\n## ', doc.indexOf('\n## Errors') + 5));
+    const rows = errors.split('\n').filter((l) => /^\| \d(\d\d|xx) \|/.test(l));
+    const missing = ErrorCodeSchema.options.filter((c) => !rows.some((row) => row.split('|')[2]!.includes(`\`${c}\``)));
+    expect(missing, 'error codes missing from the "Errors" table').toEqual([]);
   });
 });

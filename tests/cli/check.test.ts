@@ -96,13 +96,19 @@ describe('vigil check --root on a Windows per-user layout, built-in 3CX pack', (
     expect(report.verdict.status).toBe('compromised');
   });
 
-  it('18.12.425 (the cleared build): exit 0 as the pack rules say; 18.12.300 is at risk: exit 1', async () => {
+  it('18.12.425 (the cleared build) is safe by version; unsigned, it is amber only for the signature. 18.12.300 is at risk', async () => {
+    // The built-in pack trusts only 3CX's real certificates, which a test cannot sign with,
+    // so the generated executable is unsigned: the pack's rules make that exit 1, and the
+    // version rule itself says "safe". (tests/cli/check-signing.test.ts signs with a test
+    // pack's trusted certificate and gets exit 0.)
     const clean = await tree(windowsTree({ [`${WIN_APP}/3CXDesktopApp.exe`]: exeWithVersion('18.12.425') }));
     const ok = await checkJson(['--root', clean]);
-    expect(ok.code).toBe(0);
-    expect(ok.report.verdict.status).toBe('ok');
-    expect(ok.report.installs[0]).toMatchObject({ version: '18.12.425' });
-    expect(ok.report.findings.filter((f) => f.severity !== 'info')).toEqual([]);
+    expect(ok.code).toBe(1);
+    expect(ok.report.installs[0]).toMatchObject({ version: '18.12.425', versionClass: 'safe' });
+    expect(ok.report.findings.find((f) => f.ruleId === 'windows-cleared-build')?.severity).toBe('info');
+    const notInfo = ok.report.findings.filter((f) => f.severity !== 'info');
+    expect(notInfo.map((f) => [f.category, f.severity])).toEqual([['signature', 'attention']]);
+    expect(notInfo[0]!.title).toMatch(/not code-signed/);
 
     const old = await tree(windowsTree({ [`${WIN_APP}/3CXDesktopApp.exe`]: exeWithVersion('18.12.300') }));
     const risk = await checkJson(['--root', old]);
@@ -116,6 +122,7 @@ describe('vigil check --root on a Windows per-user layout, built-in 3CX pack', (
       const root = await tree(windowsTree({ [`${WIN_APP}/3CXDesktopApp.exe`]: content }));
       const { code, report } = await checkJson(['--root', root]);
       expect(code).toBe(1);
+      expect(report.verdict.status).toBe('attention');
       expect(report.installs[0]!.version).toBeUndefined();
       const f = report.findings.find((x) => x.severity === 'attention')!;
       expect(f).toMatchObject({ ruleId: 'version-unreadable', evidence: { path: `${root}/${WIN_APP}` } });

@@ -10,13 +10,16 @@ import { EXIT, UsageError, type CliIo } from '../io.js';
 import { builtinPacks, loadPackFile, mergePacks, PackError, type LoadedPack } from '../../core/pack/load.js';
 import { openTarget } from '../../core/inventory/scan-target.js';
 import { runScan } from '../../core/scan.js';
+import { installSignatureCheck } from '../../core/signing/install-signature-check.js';
+import { WindowsAuthenticodeTrust } from '../../core/signing/windows-authenticode-trust.js';
 import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
 import { PlatformSchema, type ScanReport, type Severity } from '../../shared/scan.js';
 
 const HELP = `usage: vigil check [options]
 
 Scans this PC (or a mounted image / folder with --root) for the software and traces named
-by the incident packs, and prints the verdict.
+by the incident packs, verifies the code signatures of the installs it finds against the
+packs' signer rules, and prints the verdict.
 
 options:
   --json                 print one JSON document (host, packs, installs, findings, verdict)
@@ -106,7 +109,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--root ${values.root}: ${(err as Error).message}`);
     }
   }
-  const report = await runScan({ target, packs: mergePacks(packs) });
+  // Signatures of every install found: Authenticode through the target's file system (so
+  // --root images are verified too), Windows' own trust verdict only on the live machine.
+  const signatures = installSignatureCheck(
+    target.live && target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {},
+  );
+  const report = await runScan({ target, packs: mergePacks(packs), extraChecks: [signatures] });
   io.stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatHuman(report));
   return exitCodeFor(report.verdict.status);
 }

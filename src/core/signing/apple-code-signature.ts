@@ -81,6 +81,13 @@ export async function verifyAppleCodeSignature(runner: CommandRunner, hostPath: 
     result.error = message;
     return result;
   }
+  // codesign prints Identifier and CDHash for every signature it can read (ad-hoc ones
+  // too); output without both is not codesign's, so nothing in it is trusted.
+  if (!display.identifier || !display.cdHash) {
+    result.status = 'malformed';
+    result.error = `codesign -dv printed no ${display.identifier ? 'CDHash' : 'Identifier'}: not a signature display`;
+    return result;
+  }
 
   const verified = await run(cmds.verify);
   const verify = verified.error

@@ -98,8 +98,12 @@ export function requiredDigests(parsed: ParsedAuthenticode): string[] {
 
 export interface CheckContext {
   engine: CryptoEngine;
-  /** Image digests by node:crypto algorithm name. */
-  imageDigests: ReadonlyMap<string, Buffer>;
+  /**
+   * Image digests by node:crypto algorithm name. May be a promise: the signer, chain and
+   * timestamp checks do not depend on the file's digest, so the verifier runs them while
+   * the file is still being hashed and compares digests last.
+   */
+  imageDigests: ReadonlyMap<string, Buffer> | Promise<ReadonlyMap<string, Buffer>>;
   now: Date;
 }
 
@@ -128,13 +132,9 @@ export async function checkAuthenticodeSignature(sig: ParsedAuthenticodeSignatur
     entry.problems.push(`unsupported image digest algorithm ${content.digestAlgorithmOid}`);
   } else {
     entry.digestAlgorithm = alg.name;
-    const computed = ctx.imageDigests.get(alg.node);
-    if (computed) {
-      entry.computedDigest = computed.toString('hex');
-      entry.digestMatches = computed.equals(Buffer.from(content.digest));
-      if (!entry.digestMatches) entry.problems.push('the file was changed after it was signed (image digest differs)');
-    }
   }
+  // The digest problem, if any, is listed here (first), though it is known only at the end.
+  const digestProblemAt = entry.problems.length;
 
   const check = await checkSigner(ctx.engine, signerInfo, sig.certificates, content.signedBytes, OID_SPC_INDIRECT_DATA);
   entry.signatureValid = check.signatureValid && check.messageDigestMatches;
@@ -156,5 +156,12 @@ export async function checkAuthenticodeSignature(sig: ParsedAuthenticodeSignatur
     if (entry.chain.timeValid === false) entry.problems.push(`a certificate of the chain was not valid at ${entry.chain.checkedAt}`);
   }
   if (timestamp?.problem) entry.problems.push(`timestamp: ${timestamp.problem}`);
+
+  const computed = alg && (await ctx.imageDigests).get(alg.node);
+  if (computed) {
+    entry.computedDigest = computed.toString('hex');
+    entry.digestMatches = computed.equals(Buffer.from(content.digest));
+    if (!entry.digestMatches) entry.problems.splice(digestProblemAt, 0, 'the file was changed after it was signed (image digest differs)');
+  }
   return entry;
 }

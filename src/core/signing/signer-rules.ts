@@ -14,7 +14,8 @@
  * |   |   appended after the table)                                     |             |
  * | 4 | status bad-signature or malformed                               | attention   |
  * | 5 | app file, status unsigned                                       | attention   |
- * | 6 | app file, status unsupported or unreadable                      | unknown     |
+ * | 6 | app file, status unsupported (not a PE / Mach-O at all)         | attention   |
+ * | 6b| app file, status unreadable                                     | unknown     |
  * | 7 | a signature matches a `compromised-generation` signer           | attention   |
  * |   |   ("signed by the certificate that also signed the trojanized   |             |
  * |   |   builds")                                                      |             |
@@ -156,7 +157,12 @@ export function evaluateSignature(result: SignatureVerification, pack: Pack, ctx
   if (appFile && result.status === 'unsigned') {
     add('unsigned', 'attention', `${name} is not code-signed, although the publisher signs its builds.`);
   }
-  if (appFile && (result.status === 'unsupported' || result.status === 'unreadable')) {
+  // Not a program file at all where the application has one: wrong, so amber. Unreadable
+  // (permissions, I/O): the scan could not look, so grey.
+  if (appFile && result.status === 'unsupported') {
+    add('not-a-program', 'attention', `${name} is not a valid program file, so its code signature cannot be checked${result.error ? `: ${result.error}` : ''}.`);
+  }
+  if (appFile && result.status === 'unreadable') {
     add('unverifiable', 'unknown', `Vigil could not check the code signature of ${name}${result.error ? `: ${result.error}` : ''}.`);
   }
   // 7. The certificate that also signed the trojanized builds.

@@ -7,16 +7,17 @@
  * Every outcome is a SignatureVerification; nothing thrown escapes (I/O failures become
  * `unreadable`, structural problems `malformed`).
  */
+import { open, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { CryptoEngine } from 'pkijs';
 import type { RandomAccessFile } from '../os/target-fs.js';
-import { FsAccessError, LocalTargetFs } from '../os/target-fs.js';
+import { FsAccessError } from '../os/target-fs.js';
 import { IMAGE_DIRECTORY_ENTRY_SECURITY, PeFormatError, readPeHeaders, type PeHeaders } from '../pe/pe-headers.js';
 import type { ExtraData, SignatureVerification } from '../../shared/signature.js';
 import { checkAuthenticodeSignature, parseAuthenticodeSignatures, requiredDigests } from './authenticode.js';
 import { signingCryptoEngine } from './crypto-engine.js';
 import type { OsTrustAdapter } from './os-trust.js';
-import { authenticodeDigestRanges, hashRanges } from './pe-image-digest.js';
+import { authenticodeDigestRanges, hashRanges, type ReadIntoFile } from './pe-image-digest.js';
 import { combinedStatus, NO_FLAGS } from './verification-outcome.js';
 import { readCertificateTable, type ByteRange } from './win-certificate.js';
 
@@ -107,9 +108,14 @@ async function verifyInner(file: RandomAccessFile, opts: VerifyAuthenticodeOptio
 
   const parsed = parseAuthenticodeSignatures(layout.pkcs7.bytes);
   if (parsed.error) throw new Malformed(parsed.error);
-  const imageDigests = await hashRanges(file, authenticodeDigestRanges(headers, table), requiredDigests(parsed));
-  const ctx = { engine: opts.engine ?? signingCryptoEngine(), imageDigests, now: opts.now ?? new Date() };
-  for (const sig of parsed.signatures) result.signatures.push(await checkAuthenticodeSignature(sig, ctx));
+  // One pass over the file for every digest algorithm; the signature checks run meanwhile
+  // (their WebCrypto work and JS parsing fill the time spent waiting for reads), and each
+  // compares its digest once hashing is done. Promise.all observes both from the start, so
+  // an I/O error while hashing is never an unhandled rejection.
+  const hashing = hashRanges(file, authenticodeDigestRanges(headers, table), requiredDigests(parsed));
+  const ctx = { engine: opts.engine ?? signingCryptoEngine(), imageDigests: hashing, now: opts.now ?? new Date() };
+  const [, entries] = await Promise.all([hashing, Promise.all(parsed.signatures.map((sig) => checkAuthenticodeSignature(sig, ctx)))]);
+  result.signatures.push(...entries);
   result.status = combinedStatus(result.signatures);
 }
 
@@ -141,6 +147,43 @@ export async function verifyAuthenticode(file: RandomAccessFile, opts: VerifyAut
   return result;
 }
 
+/**
+ * A file of this machine, opened once for verification (headers, table and image all come
+ * from the same handle, so a file swapped mid-way cannot mix two files), with `readInto`
+ * so hashing reuses two buffers (see pe-image-digest.ts). Errors read like LocalTargetFs's.
+ */
+async function openHostFile(abs: string): Promise<ReadIntoFile> {
+  let handle: FileHandle;
+  try {
+    handle = await open(abs, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    const reason = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+    throw new FsAccessError(code, abs, `${abs}: ${reason}`);
+  }
+  const st = await handle.stat();
+  if (!st.isFile()) {
+    await handle.close();
+    throw new FsAccessError('EISDIR', abs, `${abs}: not a regular file`);
+  }
+  const size = st.size;
+  return {
+    size,
+    async read(position, length) {
+      const len = Math.max(0, Math.min(length, size - position));
+      const buf = Buffer.alloc(len);
+      if (len === 0 || position < 0) return buf;
+      const { bytesRead } = await handle.read(buf, 0, len, position);
+      return bytesRead === len ? buf : buf.subarray(0, bytesRead);
+    },
+    async readInto(buf, position) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+      return bytesRead;
+    },
+    close: () => handle.close(),
+  };
+}
+
 /** Opens a file of this machine and verifies it; the result names it by `hostPath`. */
 export async function verifyAuthenticodeFile(
   hostPath: string,
@@ -150,7 +193,7 @@ export async function verifyAuthenticodeFile(
   const shown = opts.path ?? hostPath;
   let file: RandomAccessFile;
   try {
-    file = await new LocalTargetFs(path.dirname(abs)).open(path.basename(abs));
+    file = await openHostFile(abs);
   } catch (err) {
     return { ...baseResult({ path: shown }), status: 'unreadable', error: `${shown}: ${(err as FsAccessError).message?.replace(/^[^:]*: /, '') ?? String(err)}` };
   }

@@ -1,5 +1,5 @@
 /**
- * Property test, part 1 of 2 (the parts run on separate workers): 5,000 signed and
+ * Property test, part 1 of 2 (the parts run on separate workers): 6,500 signed and
  * unsigned PE files with mutated PE headers, certificate-table directory entries and file
  * lengths, each verified in memory. Invariants in tests/helpers/signing-fuzz.ts: no throw,
  * no hang, the shared result shape, "valid" only when every signature checks out, and
@@ -13,7 +13,7 @@ import { makeSigningFixtures, type SigningFixtures } from '../../helpers/signing
 import { applyMutations, mutationArbitrary, type MutationSeed } from '../../helpers/signing-mutations.js';
 import { loadSeeds, verifyMutated, type FuzzStats } from '../../helpers/signing-fuzz.js';
 
-const RUNS = 5_000;
+const RUNS = 6_500;
 let fx: SigningFixtures;
 let seeds: MutationSeed[];
 

@@ -1,5 +1,5 @@
 /**
- * Property test, part 2 of 2 (the parts run on separate workers): 5,000 signed PE files
+ * Property test, part 2 of 2 (the parts run on separate workers): 3,500 signed PE files
  * whose certificate table and PKCS#7 blob are mutated (WIN_CERTIFICATE header fields, DER
  * tags and lengths, bytes anywhere in the blob, cut, shortened or grown tables), each
  * verified in memory. Invariants in tests/helpers/signing-fuzz.ts: no throw, no hang, the
@@ -13,7 +13,7 @@ import { makeSigningFixtures, type SigningFixtures } from '../../helpers/signing
 import { applyMutations, mutationArbitrary, type MutationSeed } from '../../helpers/signing-mutations.js';
 import { loadSeeds, verifyMutated, type FuzzStats } from '../../helpers/signing-fuzz.js';
 
-const RUNS = 5_000;
+const RUNS = 3_500;
 let fx: SigningFixtures;
 let seeds: MutationSeed[];
 

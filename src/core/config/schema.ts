@@ -1,7 +1,7 @@
 /**
- * Every agent setting, in one zod schema with its defaults. Where settings come from (a JSON
- * file named on the command line today; machine policy, MSI properties and precedence in
- * issue #7) is kept out of this file: sources produce an object, this schema validates it.
+ * Every agent setting, in one zod schema with its defaults. Where settings come from
+ * (machine policy, the per-machine settings file, last-good, defaults: sources.ts and
+ * effective.ts) is kept out of this file: sources produce values, this schema validates them.
  */
 import { z } from 'zod';
 import { checkServerUrl } from '../report/server-url.js';
@@ -33,6 +33,12 @@ export const AgentConfigSchema = z
     packs: z.array(z.string().min(1)).default([]),
     /** Whether the tray app offers Quit to the user. */
     allowQuit: z.boolean().default(false),
+    /**
+     * Who starts the tray app at login (src/main/settings.ts): `machine` when an installer
+     * registered a per-machine entry (the MSI writes it into machine policy), `user` for a
+     * per-user login item, `off` for none. Absent: the tray app's own default.
+     */
+    autostart: z.enum(['user', 'machine', 'off']).optional(),
     proxy: ProxySettingSchema.default('system'),
     logLevel: LogLevelSchema.default('info'),
     /** Where the credential, outbox and stable id live; a per-OS default when absent. */

@@ -1,0 +1,155 @@
+/**
+ * Self-integrity on real signatures: PE files signed at test time by osslsigncode with a
+ * throwaway PKI (tests/helpers/signing-fixtures.ts), then tampered with the way attackers
+ * do (a byte changed after signing, data smuggled into the certificate table), checked
+ * against the publisher a release build expects. macOS goes through recorded codesign
+ * and spctl outputs (tests/fixtures/macos/codesign).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkSelfIntegrity, macosBundleOf, selfIntegrityCheck } from '../../../src/core/self-integrity/self-integrity.js';
+import { BUILD_SIGNING, type BuildSigning } from '../../../src/core/self-integrity/build-signing.js';
+import { RecordedCommandRunner, type CommandResult } from '../../../src/core/os/command-runner.js';
+import { appleCodeSignatureCommands } from '../../../src/core/signing/apple-code-signature.js';
+import { FindingSchema } from '../../../src/shared/scan.js';
+import type { ScanContext } from '../../../src/core/scan.js';
+import { LEAF_SUBJECT_WINDOWS, makeSigningFixtures, type SigningFixtures } from '../../helpers/signing-fixtures.js';
+
+let fx: SigningFixtures;
+const NOW = new Date('2026-11-25T10:00:00Z');
+
+function thumbprint(pem: string, alg: 'sha1' | 'sha256'): string {
+  return execFileSync('openssl', ['x509', '-in', pem, '-noout', '-fingerprint', `-${alg}`], { encoding: 'utf8' }).split('=')[1]!.trim().replace(/:/g, '').toLowerCase();
+}
+
+const release = (w: Partial<BuildSigning['windows']>, teamIds: string[] = []): BuildSigning => ({
+  expectSigned: true,
+  windows: { subjects: [], thumbprints: [], ...w },
+  macos: { teamIds },
+});
+const DEV: BuildSigning = { expectSigned: false, windows: { subjects: [], thumbprints: [] }, macos: { teamIds: [] } };
+
+async function one(executable: string, expected: BuildSigning) {
+  const findings = await checkSelfIntegrity({ executable, platform: 'windows', expected }, NOW);
+  expect(findings).toHaveLength(1);
+  const f = findings[0]!;
+  expect(FindingSchema.parse(f)).toEqual(f);
+  expect(f.category).toBe('self-integrity');
+  return f;
+}
+
+beforeAll(() => {
+  fx = makeSigningFixtures();
+});
+
+describe('Windows: the agent\'s own executable against the expected publisher', () => {
+  it('signed by the expected publisher (subject): intact, info', async () => {
+    const f = await one(fx.files.validSha256, release({ subjects: [LEAF_SUBJECT_WINDOWS] }));
+    expect(f.severity).toBe('info');
+    expect(f.ruleId).toBe('self-verified');
+    expect(f.evidence.signer?.subject).toBe(LEAF_SUBJECT_WINDOWS);
+    expect(f.evidence.detail).toMatchObject({ signatureStatus: 'valid', releaseBuild: true });
+  });
+
+  it('a common name and a pinned issuing-CA thumbprint also match; a wrong pin does not', async () => {
+    const inter = thumbprint(fx.pki.interPem, 'sha256');
+    expect((await one(fx.files.validSha256, release({ subjects: ['Example Softphone Ltd'], thumbprints: [inter] }))).ruleId).toBe('self-verified');
+    const leafSha1 = thumbprint(fx.pki.leafPem, 'sha1');
+    expect((await one(fx.files.validSha256, release({ thumbprints: [leafSha1.toUpperCase()] }))).ruleId).toBe('self-verified');
+    const wrong = await one(fx.files.validSha256, release({ subjects: ['Example Softphone Ltd'], thumbprints: ['00'.repeat(32)] }));
+    expect(wrong.severity).toBe('compromised');
+    expect(wrong.ruleId).toBe('self-wrong-publisher');
+  });
+
+  it('tampered after signing (one byte of .rdata): compromised, with advice', async () => {
+    const f = await one(fx.files.tampered, release({ subjects: [LEAF_SUBJECT_WINDOWS] }));
+    expect(f.severity).toBe('compromised');
+    expect(f.ruleId).toBe('self-tampered');
+    expect(f.evidence.detail?.signatureStatus).toBe('digest-mismatch');
+    expect(f.advice?.id).toBe('vigil-self-integrity');
+    // A broken signature is tamper evidence even on a development build.
+    expect((await one(fx.files.tampered, DEV)).severity).toBe('compromised');
+  });
+
+  it('validly signed by someone else: compromised', async () => {
+    const f = await one(fx.files.otherSigner, release({ subjects: [LEAF_SUBJECT_WINDOWS] }));
+    expect(f.severity).toBe('compromised');
+    expect(f.ruleId).toBe('self-wrong-publisher');
+    expect(String(f.evidence.detail?.reason)).toContain('Unrelated Publisher');
+  });
+
+  it('data smuggled into the certificate table (valid signature): compromised', async () => {
+    const f = await one(fx.files.extraInTable, release({ subjects: [LEAF_SUBJECT_WINDOWS] }));
+    expect(f.severity).toBe('compromised');
+    expect(f.ruleId).toBe('self-smuggled-data');
+  });
+
+  it('unsigned: compromised for a release build, an info note for a development build', async () => {
+    const rel = await one(fx.files.unsigned, release({ subjects: [LEAF_SUBJECT_WINDOWS] }));
+    expect(rel.severity).toBe('compromised');
+    expect(rel.ruleId).toBe('self-unsigned');
+    const dev = await one(fx.files.unsigned, DEV);
+    expect(dev.severity).toBe('info');
+    expect(dev.ruleId).toBe('self-dev-build');
+    expect(dev.title).toMatch(/unsigned development build/);
+    expect(dev.advice).toBeUndefined();
+  });
+
+  it('a missing executable is unknown, not ok', async () => {
+    const f = await one(path.join(fx.dir, 'no-such.exe'), release({ subjects: [LEAF_SUBJECT_WINDOWS] }));
+    expect(f.severity).toBe('unknown');
+    expect(f.ruleId).toBe('self-unreadable');
+  });
+
+  it('this repository\'s build configuration is a development build until release sets it', () => {
+    expect(BUILD_SIGNING.expectSigned).toBe(false);
+  });
+
+  it('works as a scan extra check (ScanOptions.extraChecks) and keeps its id across scans', async () => {
+    const check = selfIntegrityCheck({ executable: fx.files.tampered, platform: 'windows', expected: release({ subjects: [LEAF_SUBJECT_WINDOWS] }) });
+    const ctx = { now: NOW } as ScanContext;
+    const [a] = await check(ctx);
+    const [b] = await check({ ...ctx, now: new Date(NOW.getTime() + 3600_000) });
+    expect(a!.severity).toBe('compromised');
+    expect(a!.observedAt).toBe(NOW.toISOString());
+    expect(b!.id).toBe(a!.id);
+  });
+});
+
+describe('macOS: codesign and spctl on the app bundle', () => {
+  const EXE = '/Applications/3CX Desktop App.app/Contents/MacOS/3CX Desktop App';
+  const BUNDLE = '/Applications/3CX Desktop App.app';
+  const DIR = path.resolve('tests/fixtures/macos/codesign');
+  function recorded(name: string): CommandResult {
+    const text = readFileSync(path.join(DIR, name), 'utf8');
+    const split = text.indexOf('\n---\n');
+    const exit = /# exit: (\S+)/.exec(text)![1]!;
+    const body = text.slice(split + 5);
+    return /# stream: stdout/.test(text) ? { code: Number(exit), stdout: body, stderr: '' } : { code: Number(exit), stdout: '', stderr: body };
+  }
+  function runner(verify: string): RecordedCommandRunner {
+    const c = appleCodeSignatureCommands(BUNDLE);
+    return new RecordedCommandRunner({
+      [RecordedCommandRunner.key(c.display.command, c.display.args)]: recorded('notarized-app.display.txt'),
+      [RecordedCommandRunner.key(c.verify.command, c.verify.args)]: recorded(verify),
+      [RecordedCommandRunner.key(c.assess.command, c.assess.args)]: recorded('notarized-app.spctl.txt'),
+    });
+  }
+
+  it('finds the bundle of the executable', () => {
+    expect(macosBundleOf(EXE)).toBe(BUNDLE);
+    expect(macosBundleOf('/usr/local/bin/vigil')).toBeUndefined();
+  });
+
+  it('expected Team ID: intact; another team: compromised; a modified bundle: compromised', async () => {
+    // The bundle does not exist here: codesign and spctl are replayed from recordings.
+    const ok = await checkSelfIntegrity({ executable: EXE, platform: 'macos', runner: runner('notarized-app.verify.txt'), expected: release({}, ['33CF4654HL']) }, NOW);
+    expect(ok[0]).toMatchObject({ severity: 'info', ruleId: 'self-verified' });
+    const other = await checkSelfIntegrity({ executable: EXE, platform: 'macos', runner: runner('notarized-app.verify.txt'), expected: release({}, ['VIGIL12345']) }, NOW);
+    expect(other[0]).toMatchObject({ severity: 'compromised', ruleId: 'self-wrong-publisher' });
+    const modified = await checkSelfIntegrity({ executable: EXE, platform: 'macos', runner: runner('modified-app.verify.txt'), expected: release({}, ['33CF4654HL']) }, NOW);
+    expect(modified[0]).toMatchObject({ severity: 'compromised', ruleId: 'self-tampered' });
+  });
+});

@@ -89,6 +89,23 @@ describe('NetWatcher (connection polls over a /proc fixture tree)', () => {
     expect(f.title).toMatch(/^A program that has already closed the connection was connected to c2\.example/);
   });
 
+  it('gives each process its own match, even when two processes run the same executable', async () => {
+    // Two `node` processes to the same C2, one of them listed first: keyed by executable
+    // path they were one match, and the second process (the one that mattered) was hidden.
+    const t = await tree();
+    await mkdir(path.join(t.root, '4243/fd'), { recursive: true });
+    await writeFile(path.join(t.root, '4243/comm'), '3CXDesktopApp\n');
+    await symlink('/opt/3cx/3CXDesktopApp', path.join(t.root, '4243/exe'));
+    await symlink('socket:[2001]', path.join(t.root, '4243/fd/7'));
+    await t.own(5, 1001);
+    await t.setTcp(line(0, C(50000), SERVER, '01', 1001) + line(1, C(50002), SERVER, '01', 2001));
+    const w = new NetWatcher({ source: new ProcNetSource({ procRoot: t.root, littleEndian: true }), indicators: provider });
+    const r = await w.pollOnce();
+    expect(r.newMatches.map((m) => m.finding.evidence.process?.pid).sort()).toEqual([4242, 4243]);
+    expect(new Set(r.newMatches.map((m) => m.id)).size).toBe(2);
+    expect((await w.pollOnce()).newMatches).toEqual([]);
+  });
+
   it('gives the same finding id to the same process and host after a restart of the watcher', async () => {
     const t = await tree();
     await t.own(5, 1001);

@@ -16,6 +16,7 @@ import { checkServerUrl } from './report/server-url.js';
 import type { FetchLike } from './report/transport.js';
 import type { StableIdProbe } from './report/stable-id.js';
 import { makeFinding } from './verdict/finding.js';
+import { createAgentConnectionWatcher } from './netwatch/agent-connection-watcher.js';
 
 export type Scanner = () => Promise<ScanReport>;
 export type ExtraCheck = (ctx: ScanContext) => Promise<Finding[]>;
@@ -31,6 +32,12 @@ export interface AssemblyDeps {
   watcher?: (packs: readonly LoadedPack[], config: AgentConfig, log: Logger) => ConnectionWatcher | undefined;
   /** Checks folded into every scan: install signatures, the agent's own integrity. */
   extraChecks?: readonly ExtraCheck[];
+  /**
+   * Settings that were ignored while loading (each names the source and the key). They
+   * become `info` findings, so the partner sees a misconfigured PC on the fleet page
+   * without the user's tray changing colour.
+   */
+  settingProblems?: readonly string[];
 }
 
 export class AssemblyError extends Error {
@@ -77,14 +84,40 @@ function packProblemCheck(problems: readonly string[]): ExtraCheck {
     );
 }
 
-/** The real scan of this PC over the given packs, with the extra checks folded in. */
+function settingProblemCheck(problems: readonly string[]): ExtraCheck {
+  return async () =>
+    problems.map((p) =>
+      makeFinding({ category: 'scan', severity: 'info', ruleId: 'setting-ignored', title: `A setting was ignored and its fallback used: ${p}`, evidence: { error: p } }),
+    );
+}
+
+/**
+ * The real scan of this PC over the given packs, as `vigil check` does it: inventory, the
+ * install signatures against the packs' signer rules (with Windows' own trust verdict on
+ * Windows), and the extra checks folded in.
+ */
 export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[]): Scanner {
   return async () => {
-    const [{ runScan }, { openTarget }] = await Promise.all([import('./scan.js'), import('./inventory/scan-target.js')]);
+    const [{ runScan }, { openTarget }, { installSignatureCheck }, { WindowsAuthenticodeTrust }] = await Promise.all([
+      import('./scan.js'),
+      import('./inventory/scan-target.js'),
+      import('./signing/install-signature-check.js'),
+      import('./signing/windows-authenticode-trust.js'),
+    ]);
     const target = await openTarget({});
-    return runScan({ target, packs, extraChecks });
+    const signatures = installSignatureCheck(target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {});
+    return runScan({ target, packs, extraChecks: [signatures, ...extraChecks] });
   };
 }
+
+/**
+ * The connection watch a running agent gets: the platform's source (/proc on Linux,
+ * netstat/tasklist on Windows, lsof on macOS) polled every `watchIntervalSec`, matched
+ * against the packs' hosts (src/core/netwatch). `vigil run` and the tray app pass it;
+ * tests that must stay off the host's sockets leave it out.
+ */
+export const realConnectionWatcher: NonNullable<AssemblyDeps['watcher']> = (packs, config, log) =>
+  createAgentConnectionWatcher({ packs, intervalMs: config.watchIntervalSec * 1000, logger: log });
 
 /** Report options for the settings, or undefined when no server is configured. */
 export function reportOptions(config: AgentConfig, deps: Pick<AssemblyDeps, 'fetch' | 'stableIdProbe' | 'logger'>): AgentReportOptions | undefined {
@@ -108,7 +141,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
   const stateDir = config.stateDir ?? defaultStateDir();
   const report = reportOptions(config, deps);
   const { packs, problems } = await loadConfiguredPacks(config, log);
-  const checks = [packProblemCheck(problems), ...(deps.extraChecks ?? [])];
+  const checks = [packProblemCheck(problems), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
   const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks);
   const watcher = deps.watcher?.(packs, config, log);
   const agent = createAgent({

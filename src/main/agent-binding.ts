@@ -1,10 +1,9 @@
 /**
  * Where the tray app meets the headless agent and its settings.
  *
- * - `loadAgentSettings` is the ONE place the tray app gets the agent's settings. Today it
- *   reads the per-machine settings file (`machineConfigPath`) if there is one, else uses
- *   the defaults. LEAD: swap in the machine-policy precedence loader of issue 7
- *   (src/core/config) here; nothing else in src/main reads settings.
+ * - `loadAgentSettings` is the ONE place the tray app gets the agent's settings: the same
+ *   machine-policy precedence loader as `vigil run` (src/core/config/effective.ts);
+ *   nothing else in src/main reads settings.
  * - `createAgentFactory` builds the agent with the same `assembleAgent` as `vigil run`,
  *   with Electron's net.fetch as the reporter's transport (system proxy, PAC, OS
  *   certificate store), starts it, and adapts its state to the tray's schema
@@ -13,11 +12,10 @@
  * Nothing here may stop the app: settings that cannot be used, or an agent that cannot be
  * built or started, give an agent handle that stays grey and says why.
  */
-import { stat } from 'node:fs/promises';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { loadAgentConfigFile } from '../core/config/config-file.js';
-import { defaultAgentConfig, type AgentConfig } from '../core/config/schema.js';
+import type { AgentConfig } from '../core/config/schema.js';
+import { formatConfigProblem, loadEffectiveConfig, type LoadEffectiveConfigOptions } from '../core/config/effective.js';
+import { machineSettingsFile } from '../core/config/sources.js';
 import { assembleAgent, type AssemblyDeps } from '../core/agent-assembly.js';
 import type { Agent } from '../core/agent.js';
 import type { Logger } from '../core/logging/logger.js';
@@ -32,50 +30,82 @@ import { parseTraySettings, type TraySettings } from './settings.js';
 // ---- settings -------------------------------------------------------------------------
 
 export type SettingsLoad =
-  | { ok: true; config: AgentConfig; /** the file read, or "defaults" */ source: string }
+  | {
+      ok: true;
+      config: AgentConfig;
+      /** Where the settings came from, for the log ("defaults" when no source had any). */
+      source: string;
+      /** Values that were ignored (each names the source and the key); the agent runs on the fallback. */
+      problems: string[];
+      /** True when machine policy is present: a managed install (no Quit unless policy allows it). */
+      managed: boolean;
+      /** Whether allowQuit came from a source, rather than the schema's default. */
+      allowQuitSet: boolean;
+    }
   | { ok: false; problems: string[]; source: string };
 
 /** The per-machine settings file an installer or an administrator puts in place. */
-export function machineConfigPath(platform: NodeJS.Platform = process.platform, env: Record<string, string | undefined> = process.env): string {
-  if (platform === 'win32') return path.win32.join(env.ProgramData ?? 'C:\\ProgramData', 'Vigil', 'config.json');
-  if (platform === 'darwin') return '/Library/Application Support/Vigil/config.json';
-  return '/etc/vigil/config.json';
-}
+export const machineConfigPath = machineSettingsFile;
 
 export interface LoadSettingsOptions {
   platform?: NodeJS.Platform;
   env?: Record<string, string | undefined>;
   /** Read this file instead of the per-machine one (development builds, tests). */
   file?: string;
+  /** Replaces the platform's sources (tests). */
+  sources?: LoadEffectiveConfigOptions['sources'];
 }
 
 /**
- * The agent's settings for the tray app. Never throws: a file that cannot be read or does
- * not validate comes back as problems naming the file and the setting. No file at all is
- * normal (an unmanaged PC): the defaults apply.
+ * The agent's settings for the tray app, with the same precedence as `vigil run`
+ * (src/core/config/effective.ts): machine policy, then the per-machine settings file, then
+ * defaults, a bad value falling back to the next source or the last good configuration.
+ * Never throws. `ok: false` only when the settings cannot be used at all: the loader
+ * failed, a source names a server that none of them could supply ("fall back, never to
+ * no server"), or a source cannot be read and no last good configuration covers it.
  */
 export async function loadAgentSettings(opts: LoadSettingsOptions = {}): Promise<SettingsLoad> {
-  const file = opts.file ?? machineConfigPath(opts.platform, opts.env);
+  const file = opts.file ?? machineConfigPath(opts.platform, opts.env as NodeJS.ProcessEnv);
+  let eff;
   try {
-    await stat(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: true, config: defaultAgentConfig(), source: 'defaults' };
-    // Anything else (EACCES…) is a file that exists and cannot be read: a problem to show.
+    eff = await loadEffectiveConfig({
+      settingsFile: file,
+      ...(opts.platform ? { platform: opts.platform } : {}),
+      ...(opts.env ? { env: opts.env as NodeJS.ProcessEnv } : {}),
+      ...(opts.sources ? { sources: opts.sources } : {}),
+    });
+  } catch (e) {
+    return { ok: false, problems: [`the settings could not be loaded: ${message(e)}`], source: file };
   }
-  const loaded = await loadAgentConfigFile(file);
-  return loaded.ok ? { ok: true, config: loaded.config, source: file } : { ok: false, problems: loaded.problems, source: file };
+  const problems = eff.problems.map(formatConfigProblem);
+  const used = eff.sources.filter((x) => x.state === 'present').map((x) => x.name);
+  const source = used.length ? used.join(', ') : 'defaults';
+  const serverLost = eff.problems.some((p) => p.key === 'serverUrl') && eff.config.serverUrl === undefined;
+  // A source that exists but cannot be read, with no last good configuration to stand in
+  // for it: what it meant to say (a server, no Quit) is unknown, so do not guess.
+  const sourceLost = eff.sources.some((x) => x.state === 'error') && !Object.values(eff.origins).some((o) => o.kind === 'last-good');
+  if (serverLost || sourceLost) return { ok: false, problems, source };
+  return {
+    ok: true,
+    config: eff.config,
+    source,
+    problems,
+    managed: eff.sources.some((x) => x.kind === 'policy' && x.state !== 'absent'),
+    allowQuitSet: eff.origins.allowQuit.kind !== 'default',
+  };
 }
 
 /**
  * What the tray shell takes from the settings: allowQuit, and autostart when the settings
- * name it (an MSI install sets `machine`). Settings that cannot be used count as managed
- * (no Quit). parseTraySettings falls back per field, so an odd value never stops the app.
+ * name it (an MSI install sets `machine`). Quit is offered on an unmanaged PC unless the
+ * settings say otherwise, and on a managed one only when policy allows it; settings that
+ * cannot be used count as managed. parseTraySettings falls back per field.
  */
 export function traySettingsFrom(load: SettingsLoad): TraySettings {
   if (!load.ok) return parseTraySettings({ allowQuit: false });
+  const allowQuit = load.allowQuitSet ? load.config.allowQuit : !load.managed;
   const { autostart } = load.config as { autostart?: unknown };
-  return parseTraySettings({ allowQuit: load.config.allowQuit, ...(autostart !== undefined ? { autostart } : {}) });
+  return parseTraySettings({ allowQuit, ...(autostart !== undefined ? { autostart } : {}) });
 }
 
 /** The sentence shown (banner and tooltip) when the settings cannot be used. */
@@ -128,7 +158,8 @@ export function createAgentFactory(o: TrayAgentOptions): AgentFactory {
     let agent: Agent;
     let packs: PackRef[];
     try {
-      const assembled = await assembleAgent(config, { logger, fetch: transportAsFetch(transport), ...o.assembly });
+      for (const problem of o.settings.problems) logger.warn('setting ignored', { problem });
+      const assembled = await assembleAgent(config, { logger, fetch: transportAsFetch(transport), settingProblems: o.settings.problems, ...o.assembly });
       agent = assembled.agent;
       packs = assembled.packs.map((p) => p.ref);
     } catch (e) {

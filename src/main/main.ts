@@ -10,6 +10,8 @@ import * as electron from 'electron';
 import log from 'electron-log/main';
 import { startTrayApp } from './app.js';
 import { bindTrayAgent } from './agent-binding.js';
+import { realConnectionWatcher } from '../core/agent-assembly.js';
+import { selfIntegrityCheck } from '../core/self-integrity/self-integrity.js';
 import { configureElectronLog, logFolder, loggerFromElectronLog, setFileLogLevel } from './log-setup.js';
 
 configureElectronLog(log);
@@ -27,7 +29,16 @@ const appRoot = electron.app.getAppPath();
 // work in time. VIGIL_CONFIG points a development build at a settings file; a packaged
 // app reads only the per-machine file (the user must not be able to swap the policy).
 const devConfig = electron.app.isPackaged ? undefined : process.env.VIGIL_CONFIG;
-const binding = await bindTrayAgent(devConfig ? { file: path.resolve(devConfig) } : {});
+// The same agent as `vigil run`: the real connection watch, and in a packaged app the
+// check of its own signature (in development process.execPath is Electron's own binary,
+// whose signature says nothing about Vigil's code).
+const binding = await bindTrayAgent({
+  ...(devConfig ? { file: path.resolve(devConfig) } : {}),
+  assembly: {
+    watcher: realConnectionWatcher,
+    ...(electron.app.isPackaged ? { extraChecks: [selfIntegrityCheck({ executable: process.execPath })] } : {}),
+  },
+});
 if (binding.load.ok) setFileLogLevel(log, binding.load.config.logLevel);
 logger.info('settings', binding.load.ok ? { source: binding.load.source } : { source: binding.load.source, problems: binding.load.problems });
 

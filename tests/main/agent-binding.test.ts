@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultAgentConfig } from '../../src/core/config/schema.js';
 import { AgentStateSchema } from '../../src/shared/agent-state.js';
 import { AgentUnavailableError, type Transport } from '../../src/main/agent-handle.js';
+import { jsonFileSource } from '../../src/core/config/sources.js';
 import {
   bindTrayAgent,
   createAgentFactory,
@@ -35,49 +36,72 @@ describe('machineConfigPath', () => {
   });
 });
 
-describe('loadAgentSettings', () => {
-  it('no file: the defaults (an unmanaged PC), and then no Quit (the schema’s default)', async () => {
-    const load = await loadAgentSettings({ file: path.join(await tmp(), 'missing', 'config.json') });
-    expect(load).toEqual({ ok: true, config: defaultAgentConfig(), source: 'defaults' });
-    expect(traySettingsFrom(load).allowQuit).toBe(false);
+describe('loadAgentSettings (the machine-policy precedence loader of src/core/config)', () => {
+  /** No machine policy on this test machine: an empty policy source stands in for it. */
+  const noPolicy = (file: string) => [jsonFileSource(path.join(path.dirname(file), 'no-policy.json'), 'policy' as const), jsonFileSource(file, 'file' as const)];
+  const policyFile = async (dir: string, values: Record<string, unknown>) => {
+    const f = path.join(dir, 'policy.json');
+    await writeFile(f, JSON.stringify(values));
+    return f;
+  };
+
+  it('no file and no policy: the defaults, and Quit is offered (an unmanaged PC)', async () => {
+    const file = path.join(await tmp(), 'missing', 'config.json');
+    const load = await loadAgentSettings({ file, sources: noPolicy(file) });
+    expect(load).toMatchObject({ ok: true, source: 'defaults', problems: [], managed: false, allowQuitSet: false });
+    if (!load.ok) return;
+    expect(load.config).toMatchObject({ scanIntervalSec: defaultAgentConfig().scanIntervalSec, packs: [] });
+    expect(traySettingsFrom(load).allowQuit).toBe(true);
   });
 
   it('a valid file: its settings, relative paths resolved against the file, allowQuit passed to the tray', async () => {
     const dir = await tmp();
     const file = path.join(dir, 'config.json');
     await writeFile(file, JSON.stringify({ allowQuit: true, tenant: 'Acme Dental', stateDir: 'state', packs: ['extra.json'], scanIntervalSec: 600 }));
-    const load = await loadAgentSettings({ file });
+    const load = await loadAgentSettings({ file, sources: noPolicy(file) });
     expect(load.ok).toBe(true);
     if (!load.ok) return;
-    expect(load.source).toBe(file);
+    expect(load.source).toContain(file);
     expect(load.config).toMatchObject({ allowQuit: true, tenant: 'Acme Dental', stateDir: path.join(dir, 'state'), packs: [path.join(dir, 'extra.json')], scanIntervalSec: 600 });
     expect(traySettingsFrom(load)).toEqual({ allowQuit: true, autostart: 'user', notifications: true });
   });
 
-  it('a per-machine install names its autostart; the tray then adds no per-user entry', async () => {
-    const file = path.join(await tmp(), 'config.json');
-    await writeFile(file, JSON.stringify({ autostart: 'machine' }));
-    const load = await loadAgentSettings({ file });
-    expect(traySettingsFrom(load)).toEqual({ allowQuit: false, autostart: 'machine', notifications: true });
+  it('machine policy wins over the file and makes the install managed: no Quit unless policy allows it', async () => {
+    const dir = await tmp();
+    const file = path.join(dir, 'config.json');
+    await writeFile(file, JSON.stringify({ allowQuit: true, tenant: 'From file' }));
+    const policy = await policyFile(dir, { autostart: 'machine', tenant: 'From policy' });
+    const load = await loadAgentSettings({ file, sources: [jsonFileSource(policy, 'policy'), jsonFileSource(file, 'file')] });
+    expect(load).toMatchObject({ ok: true, managed: true, config: { tenant: 'From policy' } });
+    // allowQuit came from the file (true), which policy did not override.
+    expect(traySettingsFrom(load)).toEqual({ allowQuit: true, autostart: 'machine', notifications: true });
+
+    const managed = await loadAgentSettings({ file: path.join(dir, 'none.json'), sources: [jsonFileSource(policy, 'policy'), jsonFileSource(path.join(dir, 'none.json'), 'file')] });
+    expect(traySettingsFrom(managed).allowQuit).toBe(false);
   });
 
-  it('a broken file: problems naming the file and the setting; no Quit', async () => {
+  it('bad values are named with file and key and fall back; the agent still runs', async () => {
     const dir = await tmp();
     const bad = path.join(dir, 'bad.json');
-    await writeFile(bad, '{"allowQuit": "yes", "scanIntervalSec": 5}');
-    const load = await loadAgentSettings({ file: bad });
+    await writeFile(bad, '{"allowQuit": "maybe", "scanIntervalSec": 5, "tenant": "Acme"}');
+    const load = await loadAgentSettings({ file: bad, sources: noPolicy(bad) });
+    expect(load.ok).toBe(true);
+    if (!load.ok) return;
+    expect(load.config).toMatchObject({ tenant: 'Acme', scanIntervalSec: defaultAgentConfig().scanIntervalSec });
+    expect(load.problems.join('\n')).toMatch(/bad\.json.*allowQuit/);
+    expect(load.problems.join('\n')).toMatch(/bad\.json.*scanIntervalSec/);
+  });
+
+  it('a server that no source can supply is not silently dropped: the settings cannot be used', async () => {
+    const dir = await tmp();
+    const file = path.join(dir, 'config.json');
+    await writeFile(file, JSON.stringify({ serverUrl: 'ftp://nope' }));
+    const load = await loadAgentSettings({ file, sources: noPolicy(file) });
     expect(load.ok).toBe(false);
     if (load.ok) return;
-    expect([...load.problems].sort()).toEqual([expect.stringMatching(/bad\.json: allowQuit: /), expect.stringMatching(/bad\.json: scanIntervalSec: /)]);
+    expect(load.problems.join('\n')).toMatch(/serverUrl/);
     expect(traySettingsFrom(load).allowQuit).toBe(false);
-    expect(settingsProblemReason(load)).toMatch(/^Vigil is not checking this PC because its settings cannot be used: .*bad\.json: \w+: .* \(and 1 more\)\. Contact your IT provider\.$/);
-
-    const notJson = path.join(dir, 'not.json');
-    await writeFile(notJson, '{ allowQuit: true');
-    expect(await loadAgentSettings({ file: notJson })).toMatchObject({ ok: false, problems: [expect.stringContaining('not valid JSON')] });
-
-    // Exists but cannot be read (a folder where the file should be).
-    expect(await loadAgentSettings({ file: dir })).toMatchObject({ ok: false, problems: [expect.stringContaining('cannot read (EISDIR)')] });
+    expect(settingsProblemReason(load)).toMatch(/^Vigil is not checking this PC because its settings cannot be used: .*serverUrl.*Contact your IT provider\.$/);
   });
 });
 
@@ -98,7 +122,7 @@ describe('createAgentFactory', () => {
   it('settings the agent cannot be built from (plain http to a remote server): grey with the reason', async () => {
     const log: LogEntry[] = [];
     const config = { ...defaultAgentConfig(), serverUrl: 'http://vigil.partner.example', stateDir: await tmp() };
-    const handle = await createAgentFactory({ settings: { ok: true, config, source: 'test' } })({ transport: noTransport, logger: memoryLogger(log) });
+    const handle = await createAgentFactory({ settings: { ok: true, config, source: 'test', problems: [], managed: false, allowQuitSet: false } })({ transport: noTransport, logger: memoryLogger(log) });
     expect(handle.getState().status).toBe('unknown');
     expect(handle.getState().statusReason).toMatch(/^Vigil is not checking this PC because its settings cannot be used: serverUrl: plain http is only allowed to a loopback address/);
     await expect(handle.checkNow()).rejects.toBeInstanceOf(AgentUnavailableError);
@@ -108,7 +132,7 @@ describe('createAgentFactory', () => {
     const config = { ...defaultAgentConfig(), stateDir: await tmp() };
     let scans = 0;
     const factory = createAgentFactory({
-      settings: { ok: true, config, source: 'defaults' },
+      settings: { ok: true, config, source: 'defaults', problems: [], managed: false, allowQuitSet: false },
       hostname: () => 'PC-2',
       assembly: {
         scanner: async () => async () => {
@@ -162,7 +186,7 @@ describe('bindTrayAgent', () => {
     const file = path.join(dir, 'config.json');
     await writeFile(file, JSON.stringify({ allowQuit: true, stateDir: 'state' }));
     const b = await bindTrayAgent({ file });
-    expect(b.load).toMatchObject({ ok: true, source: file });
+    expect(b.load).toMatchObject({ ok: true, source: expect.stringContaining(file) });
     expect(b.settings.allowQuit).toBe(true);
     expect(typeof b.agentFactory).toBe('function');
   });

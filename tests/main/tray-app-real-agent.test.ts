@@ -10,7 +10,7 @@
  * file that cannot be used leaving a grey icon that says why.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -272,7 +272,7 @@ describe('the tray app on the real agent core', () => {
     expect(h.binding.load.ok).toBe(false);
     const s = h.app.state()!;
     expect(s.status).toBe('unknown');
-    expect(s.statusReason).toMatch(/^Vigil is not checking this PC because its settings cannot be used: .*config\.json: serverUrl: plain http is only allowed to a loopback address/);
+    expect(s.statusReason).toMatch(/^Vigil is not checking this PC because its settings cannot be used: .*config\.json\): serverUrl: .*plain http is only allowed to a loopback address/);
     expect(tray(h).image.path).toBe(path.join(repo, 'assets/tray/unknown.ico'));
     expect(tray(h).tooltip).toMatch(/^Vigil: Unknown\. Vigil is not checking this PC because its settings/);
     expect(menuIds(h)).not.toContain('quit'); // a broken policy counts as managed
@@ -283,14 +283,16 @@ describe('the tray app on the real agent core', () => {
     h.releaseFirstScan();
     expect(h.scans()).toBe(0);
     expect(h.fe.fetched).toHaveLength(0);
-    expect(existsSync(path.join(h.dir, 'state'))).toBe(false);
+    // Only the settings loader's last good configuration may be there: no credential, no outbox.
+    const state = path.join(h.dir, 'state');
+    expect(existsSync(state) ? readdirSync(state) : []).toEqual(existsSync(state) ? ['config-last-good.json'] : []);
     expect(h.log.some((e) => e.level === 'error' && e.msg === 'the settings cannot be used; the agent is not running')).toBe(true);
     expect(h.log.some((e) => e.msg === 'the agent could not start')).toBe(false);
   });
 
   it('a settings file that is not JSON is reported the same way', async () => {
     const h = await start({ settings: '{ "allowQuit": true,' });
-    expect(h.app.state()!.statusReason).toMatch(/config\.json: not valid JSON/);
+    expect(h.app.state()!.statusReason).toMatch(/config\.json\): not valid JSON/);
     expect(menuIds(h)).not.toContain('quit');
   });
 

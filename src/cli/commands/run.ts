@@ -11,10 +11,10 @@ import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { EXIT, UsageError, type CliIo } from '../io.js';
 import { createJsonLogger } from '../../core/logging/logger.js';
-import { AgentConfigSchema, type AgentConfig } from '../../core/config/schema.js';
-import { loadAgentConfigFile } from '../../core/config/config-file.js';
+import type { AgentConfig } from '../../core/config/schema.js';
+import { formatConfigProblem, loadEffectiveConfig } from '../../core/config/effective.js';
 import type { AgentState } from '../../core/agent.js';
-import { assembleAgent, AssemblyError, type AssemblyDeps } from '../../core/agent-assembly.js';
+import { assembleAgent, AssemblyError, realConnectionWatcher, type AssemblyDeps } from '../../core/agent-assembly.js';
 import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
 import type { FetchLike } from '../../core/report/transport.js';
 import type { StableIdProbe } from '../../core/report/stable-id.js';
@@ -34,7 +34,7 @@ options:
 export interface RunDeps {
   /** Builds the scanner for these settings (default: the real scan of this PC). */
   scanner?: AssemblyDeps['scanner'];
-  /** The connection watcher (default: none yet; the lead wires src/core/netwatch here). */
+  /** The connection watcher (default: the platform's real one, src/core/netwatch). */
   watcher?: AssemblyDeps['watcher'];
   fetch?: FetchLike;
   stableIdProbe?: StableIdProbe;
@@ -46,11 +46,15 @@ export interface RunDeps {
  */
 export const nodeFetch: FetchLike = (url, init) => fetch(url, init);
 
-async function loadConfig(file: string | undefined, io: CliIo): Promise<AgentConfig> {
-  if (file === undefined) return AgentConfigSchema.parse({});
-  const loaded = await loadAgentConfigFile(path.resolve(io.cwd, file));
-  if (!loaded.ok) throw new UsageError(`invalid settings:\n  ${loaded.problems.join('\n  ')}`);
-  return loaded.config;
+/**
+ * The effective settings: machine policy, then the settings file (--config FILE, else the
+ * per-machine one the installer writes), then defaults, as the tray app loads them. A bad
+ * value never stops the agent: it is logged naming the key and the source, and the next
+ * source, the last good value or the default applies (src/core/config/effective.ts).
+ */
+async function loadConfig(file: string | undefined, io: CliIo): Promise<{ config: AgentConfig; problems: string[] }> {
+  const eff = await loadEffectiveConfig(file === undefined ? {} : { settingsFile: path.resolve(io.cwd, file) });
+  return { config: eff.config, problems: eff.problems.map(formatConfigProblem) };
 }
 
 export function main(argv: string[], io: CliIo): Promise<number> {
@@ -73,8 +77,9 @@ export async function runMain(argv: string[], io: CliIo, deps: RunDeps): Promise
     io.stdout(HELP);
     return EXIT.ok;
   }
-  const config = await loadConfig(values.config, io);
+  const { config, problems } = await loadConfig(values.config, io);
   const log = createJsonLogger({ level: config.logLevel, write: (line) => io.stderr(line + '\n'), fields: { component: 'agent' } });
+  for (const problem of problems) log.warn('setting ignored', { problem });
 
   let assembled;
   try {
@@ -83,7 +88,8 @@ export async function runMain(argv: string[], io: CliIo, deps: RunDeps): Promise
       fetch: deps.fetch ?? nodeFetch,
       ...(deps.stableIdProbe ? { stableIdProbe: deps.stableIdProbe } : {}),
       ...(deps.scanner ? { scanner: deps.scanner } : {}),
-      ...(deps.watcher ? { watcher: deps.watcher } : {}),
+      watcher: deps.watcher ?? realConnectionWatcher,
+      settingProblems: problems,
     });
   } catch (err) {
     if (err instanceof AssemblyError) throw new UsageError(err.message);

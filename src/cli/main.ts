@@ -16,20 +16,28 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: Co
   config: { summary: 'show the effective settings and where each comes from', load: () => import('./commands/config.js') },
 };
 
-function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+function usage(offered: readonly string[]): string {
+  const lines = Object.entries(COMMANDS)
+    .filter(([name]) => offered.includes(name))
+    .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
   return `usage: vigil <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "vigil <command> --help" for a command's options.\n`;
 }
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export interface RunCliOptions {
+  /** Offer only these commands (the installed tray app offers the endpoint ones). */
+  only?: readonly string[];
+}
+
+export async function runCli(argv: string[], io: CliIo, opts: RunCliOptions = {}): Promise<number> {
   const [name, ...rest] = argv;
+  const offered = opts.only ?? Object.keys(COMMANDS);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(usage());
+    io.stdout(usage(offered));
     return name ? EXIT.ok : EXIT.usage;
   }
-  const command = COMMANDS[name];
+  const command = offered.includes(name) ? COMMANDS[name] : undefined;
   if (!command) {
-    io.stderr(`vigil: unknown command "${name}"\n\n${usage()}`);
+    io.stderr(`vigil: unknown command "${name}"\n\n${usage(offered)}`);
     return EXIT.usage;
   }
   try {

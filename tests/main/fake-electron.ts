@@ -79,6 +79,7 @@ export function createFakeElectron(opts: FakeElectronOptions = {}) {
       app.emit('before-quit', e);
       if (!e.defaultPrevented) app.emit('will-quit-done');
     },
+    exit: (code = 0) => record('app', 'exit', [code]),
     getPath: (name: string) => opts.paths?.[name] ?? `/tmp/vigil-fake/${name}`,
     getVersion: () => '0.1.0',
     getAppPath: () => '/tmp/vigil-fake/app',

@@ -88,6 +88,8 @@ function makeProject(base: string): string {
     'dist/renderer/styles.css': '',
     'dist/renderer/app.js': '',
     'dist/cli/main.js': 'export {};\n',
+    'dist/cli/commands/check.js': 'export {};\n',
+    'dist/cli/commands/server.js': 'export {};\n',
     'dist/server/main.js': 'export {};\n',
   };
   for (const [rel, text] of Object.entries(files)) {
@@ -127,10 +129,11 @@ function asarFiles(asarPath: string): string[] {
 }
 
 function expectPackagedFiles(list: string[]) {
-  for (const f of ['/package.json', '/dist/main/main.js', '/dist/core/agent.js', '/dist/core/pack/builtin/3cx-2023.json', '/dist/preload/preload.cjs', '/dist/renderer/index.html', '/dist/renderer/app.js', '/assets/tray/ok.ico']) {
+  // The CLI entry and its endpoint commands ship (Vigil.exe check); the server does not.
+  for (const f of ['/package.json', '/dist/main/main.js', '/dist/core/agent.js', '/dist/core/pack/builtin/3cx-2023.json', '/dist/preload/preload.cjs', '/dist/renderer/index.html', '/dist/renderer/app.js', '/assets/tray/ok.ico', '/dist/cli/main.js', '/dist/cli/commands/check.js']) {
     expect(list).toContain(f);
   }
-  for (const f of ['/dist/main/main.js.map', '/dist/preload/preload.js', '/dist/cli/main.js', '/dist/server/main.js']) expect(list).not.toContain(f);
+  for (const f of ['/dist/main/main.js.map', '/dist/preload/preload.js', '/dist/cli/commands/server.js', '/dist/server/main.js']) expect(list).not.toContain(f);
 }
 
 describe('electron-builder.yml', () => {

@@ -1,3 +1,4 @@
+import { runCli } from '../../src/cli/main.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -78,9 +79,10 @@ describe('vigil watch', () => {
     for (const bad of [['--interval', '0'], ['--interval', 'abc'], ['--duration', '-1'], ['--dns-interval', '0.5'], ['--frobnicate'], ['stray'], ['--no-builtin']]) {
       await expect(main(bad, io(dir).io), bad.join(' ')).rejects.toBeInstanceOf(UsageError);
     }
+    // Through the CLI entry, as a user runs it: exit 64 and the file named.
     const r = io(dir);
-    expect(await main(['--no-builtin', '--pack', 'missing.json'], r.io)).toBe(64);
-    expect(r.out.stderr).toMatch(/cannot use pack .*missing\.json: cannot read: ENOENT/);
+    expect(await runCli(['watch', '--no-builtin', '--pack', 'missing.json'], r.io)).toBe(64);
+    expect(r.out.stderr).toMatch(/^vigil watch: cannot use pack .*missing\.json: cannot read: ENOENT/);
     const none = io(dir);
     expect(await main(['--no-builtin', '--pack', 'nodomains.json', '--duration', '1'], none.io)).toBe(0);
     expect(none.out.stderr).toMatch(/nothing to watch/);

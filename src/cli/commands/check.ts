@@ -4,10 +4,10 @@
  * One scan, for people and for RMM scripts. Exit codes: 0 ok, 1 attention, 2 compromised,
  * 3 could not complete (64 for a bad command line or an unreadable pack).
  */
-import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { EXIT, UsageError, type CliIo } from '../io.js';
-import { builtinPacks, loadPackFile, mergePacks, PackError, type LoadedPack } from '../../core/pack/load.js';
+import { parseOptions } from '../parse-options.js';
+import { loadCommandPacks } from '../pack-options.js';
 import { openTarget } from '../../core/inventory/scan-target.js';
 import { runScan } from '../../core/scan.js';
 import { installSignatureCheck } from '../../core/signing/install-signature-check.js';
@@ -56,24 +56,19 @@ export function formatHuman(report: ScanReport): string {
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean', default: false },
-        root: { type: 'string' },
-        platform: { type: 'string' },
-        pack: { type: 'string', multiple: true, default: [] },
-        'no-builtin': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseOptions({
+    args: argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      root: { type: 'string' },
+      platform: { type: 'string' },
+      pack: { type: 'string', multiple: true, default: [] },
+      'no-builtin': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
@@ -82,19 +77,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (platform && !platform.success) throw new UsageError(`--platform must be windows, macos or linux, not "${values.platform}"`);
   if (platform && values.root === undefined) throw new UsageError('--platform only applies with --root');
 
-  const packs: LoadedPack[] = [];
-  try {
-    if (!values['no-builtin']) packs.push(...(await builtinPacks()));
-    // A pack named on the command line is the administrator's explicit choice: accepted unsigned.
-    for (const file of values.pack) packs.push(await loadPackFile(path.resolve(io.cwd, file)));
-  } catch (err) {
-    if (err instanceof PackError) {
-      io.stderr(`vigil check: cannot use pack ${err.message}\n`);
-      return EXIT.usage;
-    }
-    throw err;
-  }
-  if (packs.length === 0) throw new UsageError('no packs: --no-builtin needs at least one --pack FILE');
+  const packs = await loadCommandPacks(values.pack, values['no-builtin'], io);
 
   const target = await openTarget({
     ...(values.root !== undefined ? { root: path.resolve(io.cwd, values.root) } : {}),
@@ -114,7 +97,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const signatures = installSignatureCheck(
     target.live && target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {},
   );
-  const report = await runScan({ target, packs: mergePacks(packs), extraChecks: [signatures] });
+  const report = await runScan({ target, packs, extraChecks: [signatures] });
   io.stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatHuman(report));
   return exitCodeFor(report.verdict.status);
 }

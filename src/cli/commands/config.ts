@@ -7,9 +7,9 @@
  * rewritten. Exit codes: 0 no problems, 1 some values were ignored or a source is
  * unreadable (the agent still runs on the rest), 64 bad usage.
  */
-import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { EXIT, UsageError, type CliIo } from '../io.js';
+import { parseOptions } from '../parse-options.js';
 import {
   displayValue,
   enrolmentState,
@@ -103,22 +103,17 @@ export async function configMain(argv: string[], io: CliIo, deps: ConfigCommandD
     return EXIT.ok;
   }
   if (sub !== 'show') throw new UsageError(sub === undefined ? 'missing subcommand (show)' : `unknown subcommand "${sub}" (show)`);
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: {
-        json: { type: 'boolean', default: false },
-        config: { type: 'string' },
-        'state-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseOptions({
+    args: rest,
+    options: {
+      json: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      'state-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;

@@ -7,9 +7,9 @@
  * exit code (0 ok, 1 attention, 2 compromised, 3 incomplete); what could not be delivered
  * stays in the outbox for the next run.
  */
-import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { EXIT, UsageError, type CliIo } from '../io.js';
+import { parseOptions } from '../parse-options.js';
 import { createJsonLogger } from '../../core/logging/logger.js';
 import type { AgentConfig } from '../../core/config/schema.js';
 import { formatConfigProblem, loadEffectiveConfig } from '../../core/config/effective.js';
@@ -62,17 +62,12 @@ export function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 export async function runMain(argv: string[], io: CliIo, deps: RunDeps): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { config: { type: 'string' }, once: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseOptions({
+    args: argv,
+    options: { config: { type: 'string' }, once: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;

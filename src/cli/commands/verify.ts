@@ -11,8 +11,8 @@
  * that could not be read.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { EXIT, UsageError, type CliIo } from '../io.js';
+import { parseOptions } from '../parse-options.js';
 import { ProcessCommandRunner } from '../../core/os/command-runner.js';
 import { verifyCodeSignature } from '../../core/signing/verify-code-signature.js';
 import { isCleanSignature } from '../../core/signing/verification-outcome.js';
@@ -94,18 +94,12 @@ export function formatVerification(r: SignatureVerification): string {
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { json: { type: 'boolean' }, 'no-os-trust': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOptions({
+    args: argv,
+    options: { json: { type: 'boolean' }, 'no-os-trust': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;

@@ -8,9 +8,9 @@
  * or when interrupted; exit code 0 either way (64 for bad usage or an unreadable pack).
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { EXIT, UsageError, type CliIo } from '../io.js';
-import { builtinPacks, loadPackFile, mergePacks, PackError, type LoadedPack } from '../../core/pack/load.js';
+import { parseOptions } from '../parse-options.js';
+import { loadCommandPacks } from '../pack-options.js';
 import { hostPlatform } from '../../core/inventory/scan-target.js';
 import { LocalTargetFs } from '../../core/os/target-fs.js';
 import { HostsFileReader } from '../../core/netwatch/hosts-file.js';
@@ -58,26 +58,21 @@ function humanMatch(m: WatchMatch): string {
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean', default: false },
-        pack: { type: 'string', multiple: true, default: [] },
-        'no-builtin': { type: 'boolean', default: false },
-        interval: { type: 'string' },
-        duration: { type: 'string' },
-        'dns-interval': { type: 'string' },
-        hosts: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseOptions({
+    args: argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      pack: { type: 'string', multiple: true, default: [] },
+      'no-builtin': { type: 'boolean', default: false },
+      interval: { type: 'string' },
+      duration: { type: 'string' },
+      'dns-interval': { type: 'string' },
+      hosts: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
@@ -86,19 +81,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const durationS = seconds('duration', values.duration, 0.1);
   const dnsIntervalS = seconds('dns-interval', values['dns-interval'], 1) ?? 30;
 
-  const packs: LoadedPack[] = [];
-  try {
-    if (!values['no-builtin']) packs.push(...(await builtinPacks()));
-    for (const file of values.pack) packs.push(await loadPackFile(path.resolve(io.cwd, file)));
-  } catch (err) {
-    if (err instanceof PackError) {
-      io.stderr(`vigil watch: cannot use pack ${err.message}\n`);
-      return EXIT.usage;
-    }
-    throw err;
-  }
-  if (packs.length === 0) throw new UsageError('no packs: --no-builtin needs at least one --pack FILE');
-  const merged = mergePacks(packs);
+  const packs = await loadCommandPacks(values.pack, values['no-builtin'], io);
+  const merged = packs;
   const set = collectIndicators(merged.map((p) => p.pack));
   if (set.domains.length + set.ips.length === 0) {
     io.stderr('vigil watch: the packs name no network domains or addresses; nothing to watch\n');

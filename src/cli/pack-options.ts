@@ -1,0 +1,21 @@
+/**
+ * The packs a command uses: the built-in ones unless `--no-builtin`, plus each `--pack
+ * FILE` (an administrator's explicit choice on the command line: accepted unsigned).
+ * A pack that cannot be used is a usage error naming the file and the field.
+ */
+import * as path from 'node:path';
+import { builtinPacks, loadPackFile, mergePacks, PackError, type LoadedPack } from '../core/pack/load.js';
+import { UsageError, type CliIo } from './io.js';
+
+export async function loadCommandPacks(files: readonly string[], noBuiltin: boolean, io: CliIo): Promise<LoadedPack[]> {
+  const packs: LoadedPack[] = [];
+  try {
+    if (!noBuiltin) packs.push(...(await builtinPacks()));
+    for (const file of files) packs.push(await loadPackFile(path.resolve(io.cwd, file)));
+  } catch (err) {
+    if (err instanceof PackError) throw new UsageError(`cannot use pack ${err.message}`);
+    throw err;
+  }
+  if (packs.length === 0) throw new UsageError('no packs: --no-builtin needs at least one --pack FILE');
+  return mergePacks(packs);
+}

@@ -194,6 +194,17 @@ export const MACOS_MANAGED_PREFERENCES = `/Library/Managed Preferences/${MACOS_P
 /** Keys macOS or profile tools add to managed preferences that are not settings. */
 const PLIST_HOUSEKEEPING = /^(Payload|PayloadUUID|PayloadIdentifier|PayloadType|PayloadVersion|PayloadDisplayName|mcx_.*)$/;
 
+/** A source's file: its bytes, or what its absence or unreadability means for the source. */
+async function readSourceFile(file: string): Promise<Buffer | SourceRead> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { state: 'absent' };
+    return { state: 'error', problem: `cannot read: ${code ?? (err as Error).message}` };
+  }
+}
+
 /** A configuration profile's managed preferences for com.vigil.agent (XML or binary plist). */
 export function macosManagedPreferencesSource(file = MACOS_MANAGED_PREFERENCES): ConfigSource {
   const name = `machine policy (${file})`;
@@ -201,14 +212,9 @@ export function macosManagedPreferencesSource(file = MACOS_MANAGED_PREFERENCES):
     kind: 'policy',
     name,
     async read() {
-      let buf: Buffer;
-      try {
-        buf = await readFile(file);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return { state: 'absent' };
-        return { state: 'error', problem: `cannot read: ${code ?? (err as Error).message}` };
-      }
+      const got = await readSourceFile(file);
+      if (!Buffer.isBuffer(got)) return got;
+      const buf = got;
       let doc;
       try {
         doc = parsePlist(buf);
@@ -234,14 +240,9 @@ export function jsonFileSource(file: string, kind: SourceKind): ConfigSource {
     kind,
     name,
     async read() {
-      let buf: Buffer;
-      try {
-        buf = await readFile(file);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return { state: 'absent' };
-        return { state: 'error', problem: `cannot read: ${code ?? (err as Error).message}` };
-      }
+      const got = await readSourceFile(file);
+      if (!Buffer.isBuffer(got)) return got;
+      const buf = got;
       if (buf.length > MAX_SETTINGS_BYTES) return { state: 'error', problem: `${buf.length} bytes is too large for a settings file` };
       let doc: unknown;
       try {

@@ -7,7 +7,7 @@
 // what CI keeps (DIR/electronegativity.sarif), but SARIF's `level` there is not the
 // severity: the tool writes `note` for every finding that needs manual review and
 // `warning` for all others, whatever their severity (src/util/file.js, writeIssues). So
-// the gate runs the tool twice in parallel, once for SARIF and once for CSV (which
+// the gate runs the tool twice, once for SARIF and once for CSV (which
 // carries the severity and confidence), joins them on rule + file + line, and fails if
 // any finding is MEDIUM, HIGH or CRITICAL and not justified in ALLOWED below (each
 // entry must be explained in docs/SECURITY.md).
@@ -28,6 +28,8 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ALLOWED = new Set([]);
 
 export const FAILING = new Set(['MEDIUM', 'HIGH', 'CRITICAL']);
+/** The severities the tool writes; anything else in the CSV is a torn row. */
+export const SEVERITIES = new Set(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -90,15 +92,42 @@ export async function gate({ input = 'src', outDir = path.join(root, 'test-artif
   rmSync(sarifPath, { force: true });
   rmSync(csvPath, { force: true });
   const absInput = path.resolve(root, input);
-  const [a, b] = await Promise.all([runTool(cli, absInput, electron, sarifPath), runTool(cli, absInput, electron, csvPath)]);
-  // The tool writes its report asynchronously after printing; give the file a moment.
-  for (let i = 0; i < 50 && !(existsSync(sarifPath) && existsSync(csvPath)); i++) await new Promise((r) => setTimeout(r, 100));
-  if (!existsSync(sarifPath) || !existsSync(csvPath)) {
-    return { exitCode: 2, findings: [], failing: [], sarifPath, error: [a.error?.message, a.stderr, b.error?.message, b.stderr].filter(Boolean).join('\n') };
+  // One run for each format, retried as a pair: the tool writes its CSV header and
+  // rows with writes that race, and now and then the header overwrites the start of the
+  // first row (seen here: a row beginning mid-sample). A CSV without a row for every SARIF
+  // result is such a torn file; after three tries what is unmatched counts as UNKNOWN.
+  let a;
+  let b;
+  let sarif;
+  let csv = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    rmSync(sarifPath, { force: true });
+    rmSync(csvPath, { force: true });
+    a = await runTool(cli, absInput, electron, sarifPath);
+    b = await runTool(cli, absInput, electron, csvPath);
+    for (let i = 0; i < 50 && !(existsSync(sarifPath) && existsSync(csvPath)); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(sarifPath) || !existsSync(csvPath)) {
+      return { exitCode: 2, findings: [], failing: [], sarifPath, error: [a.error?.message, a.stderr, b.error?.message, b.stderr].filter(Boolean).join('\n') };
+    }
+    try {
+      sarif = JSON.parse(readFileSync(sarifPath, 'utf8'));
+    } catch {
+      sarif = undefined; // torn the same way: run again
+      continue;
+    }
+    csv = parseCsv(readFileSync(csvPath, 'utf8'));
+    if (joinReports(sarif, csv).every((f) => SEVERITIES.has(f.severity))) break;
   }
-  const sarif = JSON.parse(readFileSync(sarifPath, 'utf8'));
-  const csv = parseCsv(readFileSync(csvPath, 'utf8'));
-  const findings = (sarif.runs?.[0]?.results ?? []).map((r) => {
+  if (!sarif) return { exitCode: 2, findings: [], failing: [], sarifPath, error: 'the SARIF report is not valid JSON' };
+  const findings = joinReports(sarif, csv);
+  // A finding whose severity cannot be established counts as failing: never pass by accident.
+  const failing = findings.filter((f) => (FAILING.has(f.severity) || !SEVERITIES.has(f.severity)) && !ALLOWED.has(`${f.rule} ${f.file}`));
+  return { exitCode: failing.length ? 1 : 0, findings, failing, sarifPath };
+}
+
+/** Joins SARIF results with CSV rows on rule + file + line; a result without its row gets severity UNKNOWN. */
+export function joinReports(sarif, csv) {
+  return (sarif.runs?.[0]?.results ?? []).map((r) => {
     const loc = r.locations?.[0]?.physicalLocation;
     const file = loc?.artifactLocation?.uri ?? '';
     const line = loc?.region?.startLine ?? 0;
@@ -113,9 +142,6 @@ export async function gate({ input = 'src', outDir = path.join(root, 'test-artif
       message: r.message?.text ?? '',
     };
   });
-  // A finding whose severity cannot be established counts as failing: never pass by accident.
-  const failing = findings.filter((f) => (FAILING.has(f.severity) || f.severity === 'UNKNOWN') && !ALLOWED.has(`${f.rule} ${f.file}`));
-  return { exitCode: failing.length ? 1 : 0, findings, failing, sarifPath };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

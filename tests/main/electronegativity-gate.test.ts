@@ -20,6 +20,22 @@ function runGate(input: string, out: string): Promise<{ code: number; stdout: st
   });
 }
 
+describe('joinReports', () => {
+  const sarif = {
+    runs: [{ results: [{ ruleId: 'SANDBOX_JS_CHECK', level: 'warning', message: { text: 'sandbox' }, locations: [{ physicalLocation: { artifactLocation: { uri: 'main/w.ts' }, region: { startLine: 12 } } }] }] }],
+  };
+  it('takes severity and confidence from the CSV row with the same rule, file and line', async () => {
+    const { joinReports, parseCsv } = await import('../../scripts/electronegativity-gate.mjs');
+    const csv = parseCsv('issue,filename,location,severity,confidence\nSANDBOX_JS_CHECK,main/w.ts,12:4,MEDIUM,CERTAIN\n');
+    expect(joinReports(sarif, csv)).toEqual([expect.objectContaining({ rule: 'SANDBOX_JS_CHECK', line: 12, severity: 'MEDIUM', confidence: 'CERTAIN' })]);
+  });
+  it('gives UNKNOWN when the row is torn (header written over the start of the first row)', async () => {
+    const { joinReports, parseCsv } = await import('../../scripts/electronegativity-gate.mjs');
+    const torn = parseCsv('issue,filename,location,severity,confidence\nCK,main/w.ts,12:4,MEDIUM,CERTAIN\n');
+    expect(joinReports(sarif, torn)[0]?.severity).toBe('UNKNOWN');
+  });
+});
+
 describe('electronegativity gate', () => {
   it('passes on src/ and fails on a copy with contextIsolation, sandbox and the Auxclick block removed', async () => {
     const bad = mkdtempSync(path.join(tmpdir(), 'vigil-eng-bad-'));

@@ -5,6 +5,7 @@
  * with a small in-memory agent and bound to the real one in one place (main.ts).
  */
 import type { AgentState } from '../shared/agent-state.js';
+import type { FetchLike } from '../core/report/transport.js';
 import type { Logger } from '../core/logging/logger.js';
 
 export interface AgentHandle {
@@ -25,6 +26,8 @@ export type Transport = (input: string | Request, init?: RequestInit) => Promise
 
 export interface AgentStartOptions {
   transport: Transport;
+  /** Replaces the transport for the reporter (a proxy URL with credentials: proxy-session.ts). */
+  fetch?: FetchLike;
   logger: Logger;
 }
 

@@ -11,6 +11,8 @@
  * Nothing here lets an error escape into Electron: a failing agent, tray, notification
  * or IPC call is logged and the app carries on (grey icon, window still reachable).
  */
+import type { ProxySetting } from '../core/config/schema.js';
+import { applyProxySetting } from './proxy-session.js';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { AgentState } from '../shared/agent-state.js';
@@ -50,6 +52,8 @@ export interface TrayAppOptions {
   electron: ElectronApi;
   agentFactory: AgentFactory;
   settings: TraySettings;
+  /** The agent settings' proxy (default `system`), applied to the session before the agent starts. */
+  proxy?: ProxySetting;
   logger: Logger;
   paths: TrayAppPaths;
   platform: NodeJS.Platform;
@@ -281,8 +285,10 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp | null> {
   });
 
   try {
+    const proxy = await applyProxySetting(electron.session.defaultSession, o.proxy ?? 'system', logger);
     agent = await o.agentFactory({
       transport: (input, init) => electron.net.fetch(input, init),
+      ...(proxy.fetch ? { fetch: proxy.fetch } : {}),
       logger: logger.child({ component: 'agent' }),
     });
     const a = agent;

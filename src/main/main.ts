@@ -68,6 +68,7 @@ async function startTray(): Promise<void> {
     electron,
     agentFactory: binding.agentFactory,
     settings: binding.settings,
+    ...(binding.load.ok ? { proxy: binding.load.config.proxy } : {}),
     logger,
     paths: {
       rendererDir: path.join(appRoot, 'dist', 'renderer'),

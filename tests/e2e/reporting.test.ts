@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertList, DeviceDetail, DeviceList } from '../../src/shared/protocol.js';
 import { connectionAlert } from '../server/helpers/sample-reports.js';
+import { startConnectProxy } from '../helpers/connect-proxy.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const VIGIL = path.join(ROOT, 'tests/server/helpers/vigil-command.ts');
@@ -145,6 +146,42 @@ describe('reporting end to end (real processes)', () => {
       expect(after.enrolCount).toBe(1);
       expect(Date.parse(after.lastSeenAt!)).toBeGreaterThan(Date.parse(d.lastSeenAt!));
     } finally {
+      await stop(server.proc);
+    }
+  });
+
+  it('vigil run --once reports through the forward proxy its settings name, and never logs the proxy password', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-proxy-'));
+    const dbFile = path.join(dir, 'server.db');
+    const token = await createToken(dbFile, 'Proxied Ltd');
+    const server = await startServer(dbFile);
+    const proxy = await startConnectProxy({ credentials: { user: 'svc-vigil', password: 'pr0xy-s3cret' } });
+    try {
+      const cfg = path.join(dir, 'agent.json');
+      const settings = { serverUrl: server.url, enrollToken: token, stateDir: 'state', logLevel: 'info' };
+      // Wrong password first: the proxy refuses, nothing reaches the server, the run says so.
+      await writeFile(cfg, JSON.stringify({ ...settings, proxy: `http://svc-vigil:wrong@127.0.0.1:${proxy.port}` }));
+      const refused = start(VIGIL, ['run', '--config', cfg, '--once']);
+      await refused.exited;
+      expect(refused.out.join('\n')).toMatch(/^report: not delivered \(cannot reach 127\.0\.0\.1:\d+: Proxy response \(407\)/m);
+      expect((await admin<DeviceList>(server.url, '/v1/devices')).devices).toHaveLength(0);
+
+      await writeFile(cfg, JSON.stringify({ ...settings, proxy: `http://svc-vigil:pr0xy-s3cret@127.0.0.1:${proxy.port}` }));
+      const run = start(VIGIL, ['run', '--config', cfg, '--once']);
+      await run.exited;
+      expect(run.out.join('\n')).toMatch(/^report: delivered as dev_/m);
+      expect((await admin<DeviceList>(server.url, '/v1/devices')).devices).toMatchObject([{ tenant: { name: 'Proxied Ltd' } }]);
+      // Every request of the run went through the tunnel, with the proxy credentials.
+      const ok = proxy.seen.filter((r) => r.proxyAuthorization === `Basic ${Buffer.from('svc-vigil:pr0xy-s3cret').toString('base64')}`);
+      expect(ok.length).toBeGreaterThanOrEqual(1);
+      expect(ok.every((r) => r.method === 'CONNECT' && r.target === new URL(server.url).host)).toBe(true);
+      expect(run.err).toMatch(/"via":"proxy http:\/\/svc-vigil:\*\*\*\*@127\.0\.0\.1:\d+\/"/);
+      for (const p of [refused, run]) {
+        expect(p.err + p.out.join('\n')).not.toContain('pr0xy-s3cret');
+        expect(p.err + p.out.join('\n')).not.toContain('wrong@');
+      }
+    } finally {
+      await proxy.close();
       await stop(server.proc);
     }
   });

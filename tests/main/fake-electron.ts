@@ -53,6 +53,8 @@ export interface FakeElectronOptions {
    * backend); by default every request gets 200 {"ok":true}.
    */
   netFetch?: (input: string | Request, init?: RequestInit) => Promise<Response>;
+  /** session.setProxy rejects (a proxy rule Chromium does not accept). */
+  setProxyFails?: boolean;
 }
 
 export function createFakeElectron(opts: FakeElectronOptions = {}) {
@@ -253,6 +255,10 @@ export function createFakeElectron(opts: FakeElectronOptions = {}) {
     setPermissionRequestHandler: (h: (...a: unknown[]) => unknown) => (sessionHandlers.request = h),
     setPermissionCheckHandler: (h: (...a: unknown[]) => unknown) => (sessionHandlers.check = h),
     setDevicePermissionHandler: (h: (...a: unknown[]) => unknown) => (sessionHandlers.device = h),
+    setProxy: async (config: unknown) => {
+      record('session', 'setProxy', [config]);
+      if (opts.setProxyFails) throw new Error('invalid proxy rules');
+    },
   };
 
   const fetched: { url: string; init?: RequestInit }[] = [];

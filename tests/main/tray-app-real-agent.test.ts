@@ -25,6 +25,7 @@ import { IPC } from '../../src/shared/ipc.js';
 import type { AgentState } from '../../src/shared/agent-state.js';
 import type { AlertList, DeviceList } from '../../src/shared/protocol.js';
 import { startTestServer, type TestServer } from '../server/helpers/test-server.js';
+import { startConnectProxy } from '../helpers/connect-proxy.js';
 import { createFakeElectron, makeFrame, type FakeElectron } from './fake-electron.js';
 import { memoryLogger, type LogEntry } from './memory-logger.js';
 import { INSTALL_DIR, windowsTree, type WindowsTree } from './fixtures/windows-tree.js';
@@ -110,6 +111,8 @@ async function start(opts: { settings?: Record<string, unknown> | string; versio
     electron: fe.electron,
     agentFactory: binding.agentFactory,
     settings: binding.settings,
+    // As main.ts does: the settings' proxy goes to the session before the agent starts.
+    ...(binding.load.ok ? { proxy: binding.load.config.proxy } : {}),
     logger: memoryLogger(log),
     paths: { rendererDir: path.join(repo, 'src/renderer'), preloadPath: path.join(dir, 'preload.cjs'), assetsDir: path.join(repo, 'assets'), logDir: () => path.join(dir, 'logs') },
     platform: 'win32',
@@ -203,6 +206,40 @@ describe('the tray app on the real agent core', () => {
     expect(box.detail).toContain(`Device ID: ${me.id}`);
     expect(box.detail).toContain('Tenant: Acme IT Partners');
     expect(box.detail).toMatch(/3CX DesktopApp supply-chain compromise \(March 2023\) \(3cx-desktopapp-2023-03, version 1\)/);
+  });
+
+  it('a proxy URL in the settings: the session is set to it before the agent’s first request, which goes through net.fetch', async () => {
+    const h = await start({ settings: { proxy: 'http://proxy.corp.example:3128' } });
+    const setProxy = h.fe.calls.filter((c) => c.api === 'session' && c.method === 'setProxy');
+    expect(setProxy.map((c) => c.args[0])).toEqual([{ mode: 'fixed_servers', proxyRules: 'http://proxy.corp.example:3128' }]);
+    const firstFetch = h.fe.calls.findIndex((c) => c.api === 'net' && c.method === 'fetch');
+    expect(firstFetch === -1 || firstFetch > h.fe.calls.indexOf(setProxy[0]!)).toBe(true);
+    h.releaseFirstScan();
+    await h.app.checkNow();
+    await waitFor(() => h.app.state()!.reporting.enrolled);
+    expect(h.fe.fetched.map((f) => new URL(f.url).pathname)).toContain('/v1/enroll');
+    expect(h.log.find((e) => e.msg === 'reporting transport')?.fields).toEqual({ via: 'proxy http://proxy.corp.example:3128' });
+  });
+
+  it('a proxy URL with credentials: the agent reports through that proxy with Basic credentials, never logging the password', async () => {
+    const proxy = await startConnectProxy({ credentials: { user: 'svc-vigil', password: 'tray-pr0xy-pw' } });
+    try {
+      const h = await start({ settings: { proxy: `http://svc-vigil:tray-pr0xy-pw@127.0.0.1:${proxy.port}` } });
+      h.releaseFirstScan();
+      await h.app.checkNow();
+      await waitFor(() => {
+        const r = h.app.state()!.reporting;
+        return r.enrolled && r.backlog === 0 && r.lastSuccessAt !== undefined;
+      });
+      // Not net.fetch (which cancels a proxy's Basic challenge): the tunnel, with the credentials.
+      expect(h.fe.fetched).toEqual([]);
+      expect(proxy.seen.length).toBeGreaterThanOrEqual(1);
+      expect(proxy.seen.every((r) => r.method === 'CONNECT' && r.target === new URL(srv.url).host && r.proxyAuthorization === `Basic ${Buffer.from('svc-vigil:tray-pr0xy-pw').toString('base64')}`)).toBe(true);
+      expect(JSON.stringify(h.log)).not.toContain('tray-pr0xy-pw');
+      expect(h.log.find((e) => e.msg === 'reporting transport')?.fields).toEqual({ via: `proxy http://svc-vigil:****@127.0.0.1:${proxy.port}/ with credentials (Node transport)` });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('turns green once the cleared build replaces the trojanised one', async () => {

@@ -10,11 +10,12 @@
 import * as path from 'node:path';
 import { EXIT, UsageError, type CliIo } from '../io.js';
 import { parseOptions } from '../parse-options.js';
-import { createJsonLogger } from '../../core/logging/logger.js';
+import { createJsonLogger, type Logger } from '../../core/logging/logger.js';
 import type { AgentConfig } from '../../core/config/schema.js';
 import { formatConfigProblem, loadEffectiveConfig } from '../../core/config/effective.js';
 import type { AgentState } from '../../core/agent.js';
-import { assembleAgent, AssemblyError, realConnectionWatcher, type AssemblyDeps } from '../../core/agent-assembly.js';
+import { assembleAgent, AssemblyError, realConnectionWatcher, type AssembledAgent, type AssemblyDeps } from '../../core/agent-assembly.js';
+import { createProxyTransport, describeProxyPlan, planProxy } from '../../core/report/proxy-transport.js';
 import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
 import type { FetchLike } from '../../core/report/transport.js';
 import type { StableIdProbe } from '../../core/report/stable-id.js';
@@ -36,15 +37,13 @@ export interface RunDeps {
   scanner?: AssemblyDeps['scanner'];
   /** The connection watcher (default: the platform's real one, src/core/netwatch). */
   watcher?: AssemblyDeps['watcher'];
+  /** Replaces the transport the proxy setting gives (tests). */
   fetch?: FetchLike;
+  /** The environment the `system` proxy setting reads (default: process.env). */
+  env?: NodeJS.ProcessEnv;
   stableIdProbe?: StableIdProbe;
 }
 
-/**
- * The transport for the headless CLI: Node's global fetch (undici). Measured against
- * node-fetch 3 on the loopback server in bench/ingest.bench.ts; see docs/PROTOCOL.md.
- */
-export const nodeFetch: FetchLike = (url, init) => fetch(url, init);
 
 /**
  * The effective settings: machine policy, then the settings file (--config FILE, else the
@@ -76,26 +75,34 @@ export async function runMain(argv: string[], io: CliIo, deps: RunDeps): Promise
   const log = createJsonLogger({ level: config.logLevel, write: (line) => io.stderr(line + '\n'), fields: { component: 'agent' } });
   for (const problem of problems) log.warn('setting ignored', { problem });
 
+  const transport = createProxyTransport(planProxy(config.proxy, deps.env ?? process.env));
+  if (config.serverUrl !== undefined) log.info('reporting transport', { via: describeProxyPlan(transport.plan) });
   let assembled;
   try {
     assembled = await assembleAgent(config, {
       logger: log,
-      fetch: deps.fetch ?? nodeFetch,
+      fetch: deps.fetch ?? transport.fetch,
       ...(deps.stableIdProbe ? { stableIdProbe: deps.stableIdProbe } : {}),
       ...(deps.scanner ? { scanner: deps.scanner } : {}),
       watcher: deps.watcher ?? realConnectionWatcher,
       settingProblems: problems,
     });
   } catch (err) {
+    await transport.close();
     if (err instanceof AssemblyError) throw new UsageError(err.message);
     throw err;
   }
-  if (config.serverUrl !== undefined && config.proxy !== 'system' && config.proxy !== 'direct') {
-    log.warn('a proxy URL is not supported by the headless CLI on Node 20 yet; connecting directly (the tray app uses the system proxy)', { proxy: config.proxy });
+  try {
+    return await runAgent(assembled, values.once, io, log, config);
+  } finally {
+    await transport.close();
   }
+}
+
+async function runAgent(assembled: AssembledAgent, once: boolean, io: CliIo, log: Logger, config: AgentConfig): Promise<number> {
   const { agent, stateDir } = assembled;
 
-  if (values.once) {
+  if (once) {
     const out = await agent.runOnce();
     const state = agent.state();
     io.stdout(onceSummary(state, out.flush?.ok, out.flush?.failure?.message));

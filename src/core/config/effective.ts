@@ -21,6 +21,7 @@ import { AgentConfigSchema, type AgentConfig } from './schema.js';
 import { defaultStateDir } from './state-dir.js';
 import { ProcessCommandRunner, type CommandRunner } from '../os/command-runner.js';
 import type { CredentialLoad } from '../report/credential-store.js';
+import { redactProxyUrl } from '../report/proxy-url.js';
 import { defaultConfigSources, SECRET_SETTINGS, SETTING_KEYS, type ConfigSource, type SettingKey, type SourceKind } from './sources.js';
 
 export type OriginKind = SourceKind | 'last-good' | 'default';
@@ -261,7 +262,10 @@ export const MASK = '********';
 /** A setting's value for display: secrets masked, absent shown as undefined. */
 export function displayValue(key: SettingKey, value: unknown): unknown {
   if (value === undefined) return undefined;
-  return SECRET_SETTINGS.has(key) ? MASK : value;
+  if (SECRET_SETTINGS.has(key)) return MASK;
+  // A proxy URL may carry a password (http://user:secret@proxy:3128).
+  if (key === 'proxy' && typeof value === 'string' && value.includes('@')) return redactProxyUrl(value);
+  return value;
 }
 
 /**

@@ -17,6 +17,7 @@ export const ProxySettingSchema = z.union([
   z.literal('direct'),
   z.url({ protocol: /^https?$/ }),
 ]);
+export type ProxySetting = z.infer<typeof ProxySettingSchema>;
 
 export const AgentConfigSchema = z
   .object({

@@ -134,8 +134,7 @@ export class ProtocolClient {
       if (e.name === 'TimeoutError' || e.name === 'AbortError') {
         return { ok: false, kind: 'timeout', message: `no answer from ${this.opts.serverUrl.host} within ${this.timeoutMs} ms` };
       }
-      const code = e.cause?.code ?? (err as NodeJS.ErrnoException).code;
-      return { ok: false, kind: 'network', message: `cannot reach ${this.opts.serverUrl.host}: ${code ?? e.message}` };
+      return { ok: false, kind: 'network', message: `cannot reach ${this.opts.serverUrl.host}: ${networkErrorDetail(err)}` };
     }
     return this.readResponse(res, schema);
   }
@@ -182,6 +181,21 @@ function strip<T>(r: Attempt<T>): ReportResult<T> {
   if (r.ok) return r;
   const { skewMs: _skew, ...rest } = r;
   return rest;
+}
+
+/**
+ * Why a fetch failed, from its cause chain: a system error code when there is one
+ * (ECONNREFUSED, ENOTFOUND), else the innermost message. undici nests a proxy's refusal,
+ * "Proxy response (407) !== 200 when HTTP Tunneling", under "fetch failed" and an
+ * UND_ERR_ABORTED "Request was cancelled.", so its own codes are not the answer.
+ */
+export function networkErrorDetail(err: unknown): string {
+  const chain: Array<{ code?: unknown; message?: unknown }> = [];
+  for (let e: unknown = err; e && typeof e === 'object' && chain.length < 6; e = (e as { cause?: unknown }).cause) chain.push(e as { code?: unknown });
+  const sys = chain.find((c) => typeof c.code === 'string' && /^E[A-Z0-9_]+$/.test(c.code));
+  if (sys) return sys.code as string;
+  const messages = chain.map((c) => c.message).filter((m): m is string => typeof m === 'string' && m !== '');
+  return messages.at(-1) ?? String(err);
 }
 
 /** What the reporter does after a failure. */

@@ -206,6 +206,12 @@ describe('secrets and enrolment', () => {
     expect(displayValue('enrollToken', undefined)).toBeUndefined();
   });
 
+  it('masks the password of a proxy URL, and nothing of one without credentials', () => {
+    expect(displayValue('proxy', 'http://svc-vigil:hunter2@proxy.corp:3128')).toBe('http://svc-vigil:****@proxy.corp:3128/');
+    expect(displayValue('proxy', 'http://proxy.corp:3128')).toBe('http://proxy.corp:3128');
+    expect(displayValue('proxy', 'system')).toBe('system');
+  });
+
   it('the token is needed until the device holds a credential from the configured server', async () => {
     const dir = tmp();
     const store = new FileCredentialStore(dir);

@@ -1,5 +1,6 @@
 /**
- * Per-key token buckets (per device for ingest, per address for the login form). Pure
+ * Per-key token buckets (per device for ingest, per address for the login form and for
+ * failed enrolments). Pure
  * arithmetic over an injected clock; the map holds one small entry per active key and
  * forgets keys idle long enough to have refilled.
  */
@@ -47,6 +48,14 @@ export class RateLimiter {
       this.buckets.set(key, b);
     }
     return takeToken(b, nowMs, this.policy);
+  }
+
+  /** Whether `take` would be allowed now, without taking (for limits on failures only). */
+  check(key: string): TakeResult {
+    const nowMs = this.now();
+    const b = this.buckets.get(key);
+    if (!b) return { allowed: true };
+    return takeToken({ ...b }, nowMs, this.policy);
   }
 
   get size(): number {

@@ -25,6 +25,8 @@ export interface ServerContext {
   adminAuth: AdminAuth;
   deviceLimiter: RateLimiter;
   loginLimiter: RateLimiter;
+  /** Failed enrolments (a token that is not valid) per client address. */
+  enrollFailureLimiter: RateLimiter;
   limits: ServerLimits;
   heartbeatIntervalSec: number;
   secureCookies: boolean;

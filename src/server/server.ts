@@ -32,6 +32,8 @@ export interface ServerOptions {
   heartbeatIntervalSec?: number;
   /** Per-device limit on authenticated requests. */
   deviceRateLimit?: RatePolicy;
+  /** Per-address limit on failed enrolments. */
+  enrollFailureRateLimit?: RatePolicy;
   limits?: Partial<ServerLimits>;
   /** Mark cookies Secure (set when the server is reached over https, e.g. behind a TLS proxy). */
   secureCookies?: boolean;
@@ -47,6 +49,12 @@ export interface ServerOptions {
 }
 
 export const DEFAULT_DEVICE_RATE_LIMIT: RatePolicy = { capacity: 60, refillPerSec: 1 };
+/**
+ * Failed enrolments per client address: 30, then one per 10 s. Only failures count, so a
+ * customer site enrolling hundreds of PCs from one NAT address is never slowed; a client
+ * trying tokens (or a PC with a wrong one in a tight loop) is.
+ */
+export const DEFAULT_ENROLL_FAILURE_RATE_LIMIT: RatePolicy = { capacity: 30, refillPerSec: 0.1 };
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const now = opts.now ?? Date.now;
@@ -71,6 +79,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     adminAuth: new AdminAuth(opts.adminTokenHash, opts.sessionKey, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
+    enrollFailureLimiter: new RateLimiter(opts.enrollFailureRateLimit ?? DEFAULT_ENROLL_FAILURE_RATE_LIMIT, now),
     limits,
     heartbeatIntervalSec,
     secureCookies: opts.secureCookies ?? opts.https !== undefined,

@@ -278,10 +278,24 @@ export type AlertView = z.infer<typeof AlertViewSchema>;
 export const AlertListSchema = z.object({ alerts: z.array(AlertViewSchema) });
 export type AlertList = z.infer<typeof AlertListSchema>;
 
-/** Query of GET /v1/devices and GET /v1/alerts. */
-export const AdminListQuerySchema = z.object({
-  tenant: ShortText.optional(),
-  deviceId: DeviceIdSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-});
+/**
+ * Query of GET /v1/alerts. Strict, like the device list's: a misspelt filter
+ * (`?tennant=`) is a 400 naming it, never the whole fleet.
+ */
+export const AdminListQuerySchema = z
+  .object({
+    tenant: ShortText.optional(),
+    deviceId: DeviceIdSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  })
+  .strict();
 export type AdminListQuery = z.infer<typeof AdminListQuerySchema>;
+
+/** Query of GET /v1/devices (one device is GET /v1/devices/:id). */
+export const AdminDeviceListQuerySchema = z
+  .object({
+    tenant: ShortText.optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  })
+  .strict();
+export type AdminDeviceListQuery = z.infer<typeof AdminDeviceListQuerySchema>;

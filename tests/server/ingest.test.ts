@@ -247,6 +247,21 @@ describe('device requests', () => {
       expect(res.status).toBe(401);
       expect(snapshot()).toEqual(before);
     });
+
+    it('refuses an admin query with a filter it does not know (a typo must not return the whole fleet)', async () => {
+      const cases: Array<[string, RegExp]> = [
+        ['/v1/devices?tennant=Acme%20Dental', /tennant/],
+        [`/v1/devices?deviceId=${cred.deviceId}`, /deviceId/],
+        ['/v1/alerts?device=dev_AAAAAAAAAAAAAAAAAAAAAA', /device/],
+        ['/v1/devices?limit=0', /limit/],
+      ];
+      for (const [p, names] of cases) {
+        const res = await fetch(srv.url + p, { headers: { authorization: `Bearer ${srv.adminToken}` } });
+        const body = (await res.json()) as { error: { message: string; issues?: Array<{ path: string; message: string }> } };
+        expectError({ status: res.status, body }, 400, 'invalid_request');
+        expect(JSON.stringify(body.error)).toMatch(names);
+      }
+    });
   });
 });
 
@@ -266,6 +281,31 @@ describe('rate limits', () => {
       expect(r.body.error?.retryAfterSec).toBe(2);
       // Another device is not affected.
       expect((await signedPost(limited.url, '/v1/heartbeats', { deviceId: b.deviceId, deviceSecret: b.deviceSecret }, heartbeatFor(b.deviceId))).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('limits failed enrolments per address, before reading the body; good enrolments never count', async () => {
+    const limited = await startTestServer({ enrollFailureRateLimit: { capacity: 3, refillPerSec: 0.01 } });
+    try {
+      const post = (token: string, id: string) =>
+        fetch(limited.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(enrollRequest(token, id)) });
+      const token = limited.createToken('Big Site', { maxUses: 100 });
+      // A whole site behind one address enrols: far more than the failure burst, all fine.
+      for (let i = 0; i < 10; i++) expect((await post(token, `hw-uuid-site-${String(i).padStart(5, '0')}`)).status).toBe(201);
+      const bad = 'vigil_enroll_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await post(bad, 'hw-uuid-guess-00001')).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // Now even a good token from this address waits, and is told for how long.
+      const res = await post(token, 'hw-uuid-site-late1');
+      const body = (await res.json()) as { error?: { code?: string; message?: string; retryAfterSec?: number } };
+      expectError({ status: res.status, body }, 429, 'rate_limited');
+      expect(body.error?.message).toMatch(/too many failed enrolments from this address; retry in \d+ s/);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      const devices = await limited.admin<{ devices: unknown[] }>('/v1/devices');
+      expect(devices.body.devices).toHaveLength(10);
     } finally {
       await limited.close();
     }

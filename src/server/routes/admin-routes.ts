@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AdminListQuerySchema, API_PATHS, DeviceIdSchema, type AlertList, type DeviceDetail, type DeviceList } from '../../shared/protocol.js';
+import { AdminDeviceListQuerySchema, AdminListQuerySchema, API_PATHS, DeviceIdSchema, type AlertList, type DeviceDetail, type DeviceList } from '../../shared/protocol.js';
 import { ApiError } from '../api-error.js';
 import { validate } from '../request-body.js';
 import { alertView, deviceDetail, deviceView } from '../fleet-view.js';
@@ -30,7 +30,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
 
   app.get(API_PATHS.devices, async (req): Promise<DeviceList> => {
     requireAdmin(req);
-    const q = validate(AdminListQuerySchema, req.query);
+    const q = validate(AdminDeviceListQuerySchema, req.query);
     const now = ctx.now();
     return { devices: ctx.devices.list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), limit: q.limit }).map((r) => deviceView(r, now)) };
   });

@@ -1,7 +1,8 @@
 /**
  * POST /v1/enroll, /v1/heartbeats, /v1/alerts. Device requests are authenticated on their
  * raw bytes first, then rate-limited per device, then inflated, parsed and validated; the
- * write and the nonce claim share one transaction.
+ * write and the nonce claim share one transaction. Enrolment is unauthenticated: its
+ * failures are limited per client address.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
@@ -37,8 +38,21 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
   };
 
   app.post(API_PATHS.enroll, async (req, reply) => {
-    const body = readBody(EnrollRequestSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
-    const res = ctx.ingest.enrol(body, ctx.now());
+    // Checked before the body is even inflated: an address that keeps failing costs nothing.
+    const gate = ctx.enrollFailureLimiter.check(req.ip);
+    if (!gate.allowed) {
+      throw new ApiError(429, 'rate_limited', `too many failed enrolments from this address; retry in ${gate.retryAfterSec} s`, { retryAfterSec: gate.retryAfterSec });
+    }
+    let res;
+    let body;
+    try {
+      body = readBody(EnrollRequestSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
+      res = ctx.ingest.enrol(body, ctx.now());
+    } catch (e) {
+      // Refused enrolments count (the error handler logs them); server faults do not.
+      if (e instanceof ApiError && e.statusCode < 500) ctx.enrollFailureLimiter.take(req.ip);
+      throw e;
+    }
     ctx.log.info('device enrolled', { deviceId: res.deviceId, tenant: res.tenant.name, hostname: body.host.hostname, reenrolled: res.reenrolled });
     return reply.code(res.reenrolled ? 200 : 201).send(res);
   });

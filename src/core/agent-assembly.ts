@@ -5,6 +5,7 @@
  * headless agent that IT tests with RMM scripts. Only the transport differs (Node's fetch
  * in the CLI, Electron's net.fetch in the app), and it is passed in.
  */
+import { FileCredentialStore, type SecretSealer } from './report/credential-store.js';
 import type { Finding, ScanReport } from '../shared/scan.js';
 import type { AgentConfig } from './config/schema.js';
 import { defaultStateDir } from './config/state-dir.js';
@@ -38,6 +39,11 @@ export interface AssemblyDeps {
    * without the user's tray changing colour.
    */
   settingProblems?: readonly string[];
+  /**
+   * Seals the device secret in the state folder (the tray app: Electron's safeStorage).
+   * Without it the secret is a 0600 file (`vigil run`).
+   */
+  credentialSealer?: SecretSealer;
 }
 
 export class AssemblyError extends Error {
@@ -120,7 +126,11 @@ export const realConnectionWatcher: NonNullable<AssemblyDeps['watcher']> = (pack
   createAgentConnectionWatcher({ packs, intervalMs: config.watchIntervalSec * 1000, logger: log });
 
 /** Report options for the settings, or undefined when no server is configured. */
-export function reportOptions(config: AgentConfig, deps: Pick<AssemblyDeps, 'fetch' | 'stableIdProbe' | 'logger'>): AgentReportOptions | undefined {
+export function reportOptions(
+  config: AgentConfig,
+  deps: Pick<AssemblyDeps, 'fetch' | 'stableIdProbe' | 'logger' | 'credentialSealer'>,
+  stateDir: string = config.stateDir ?? defaultStateDir(),
+): AgentReportOptions | undefined {
   if (config.serverUrl === undefined) {
     deps.logger.info('no serverUrl configured: scanning only, nothing is reported');
     return undefined;
@@ -133,13 +143,17 @@ export function reportOptions(config: AgentConfig, deps: Pick<AssemblyDeps, 'fet
     fetch: deps.fetch,
     ...(config.enrollToken !== undefined ? { enrollToken: config.enrollToken } : {}),
     ...(deps.stableIdProbe ? { stableIdProbe: deps.stableIdProbe } : {}),
+    credentials: new FileCredentialStore(stateDir, {
+      ...(deps.credentialSealer ? { sealer: deps.credentialSealer } : {}),
+      onSealFailure: (problem) => deps.logger.warn('device credential not sealed', { problem }),
+    }),
   };
 }
 
 export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Promise<AssembledAgent> {
   const log = deps.logger;
   const stateDir = config.stateDir ?? defaultStateDir();
-  const report = reportOptions(config, deps);
+  const report = reportOptions(config, deps, stateDir);
   const { packs, problems } = await loadConfiguredPacks(config, log);
   const checks = [packProblemCheck(problems), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
   const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks);

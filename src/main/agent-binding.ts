@@ -147,7 +147,7 @@ export function transportAsFetch(transport: Transport): FetchLike {
 export function createAgentFactory(o: TrayAgentOptions): AgentFactory {
   const hostname = o.hostname ?? (() => os.hostname());
   const now = o.now ?? (() => new Date());
-  return async ({ transport, fetch, logger }) => {
+  return async ({ transport, fetch, credentialSealer, logger }) => {
     const tenant = o.settings.ok ? o.settings.config.tenant : undefined;
     const base = { agentVersion: AGENT_VERSION, hostname: hostname(), packs: [] as PackRef[], ...(tenant ? { tenant } : {}) };
     if (!o.settings.ok) {
@@ -159,7 +159,13 @@ export function createAgentFactory(o: TrayAgentOptions): AgentFactory {
     let packs: PackRef[];
     try {
       for (const problem of o.settings.problems) logger.warn('setting ignored', { problem });
-      const assembled = await assembleAgent(config, { logger, fetch: fetch ?? transportAsFetch(transport), settingProblems: o.settings.problems, ...o.assembly });
+      const assembled = await assembleAgent(config, {
+        logger,
+        fetch: fetch ?? transportAsFetch(transport),
+        ...(credentialSealer ? { credentialSealer } : {}),
+        settingProblems: o.settings.problems,
+        ...o.assembly,
+      });
       agent = assembled.agent;
       packs = assembled.packs.map((p) => p.ref);
     } catch (e) {

@@ -6,6 +6,7 @@
  */
 import type { AgentState } from '../shared/agent-state.js';
 import type { FetchLike } from '../core/report/transport.js';
+import type { SecretSealer } from '../core/report/credential-store.js';
 import type { Logger } from '../core/logging/logger.js';
 
 export interface AgentHandle {
@@ -28,6 +29,8 @@ export interface AgentStartOptions {
   transport: Transport;
   /** Replaces the transport for the reporter (a proxy URL with credentials: proxy-session.ts). */
   fetch?: FetchLike;
+  /** Seals the device secret (Electron's safeStorage: safe-storage-sealer.ts). */
+  credentialSealer?: SecretSealer;
   logger: Logger;
 }
 

@@ -13,6 +13,7 @@
  */
 import type { ProxySetting } from '../core/config/schema.js';
 import { applyProxySetting } from './proxy-session.js';
+import { safeStorageSealer } from './safe-storage-sealer.js';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { AgentState } from '../shared/agent-state.js';
@@ -286,9 +287,12 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp | null> {
 
   try {
     const proxy = await applyProxySetting(electron.session.defaultSession, o.proxy ?? 'system', logger);
+    const sealing = await safeStorageSealer(electron.safeStorage, o.platform);
+    if (!sealing.sealer) logger.info('device credential kept as an owner-only file', { why: sealing.why });
     agent = await o.agentFactory({
       transport: (input, init) => electron.net.fetch(input, init),
       ...(proxy.fetch ? { fetch: proxy.fetch } : {}),
+      ...(sealing.sealer ? { credentialSealer: sealing.sealer } : {}),
       logger: logger.child({ component: 'agent' }),
     });
     const a = agent;

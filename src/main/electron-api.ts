@@ -8,5 +8,5 @@
  */
 export type ElectronApi = Pick<
   typeof import('electron'),
-  'app' | 'BrowserWindow' | 'Tray' | 'Menu' | 'Notification' | 'ipcMain' | 'nativeImage' | 'shell' | 'protocol' | 'session' | 'net' | 'dialog'
+  'app' | 'BrowserWindow' | 'Tray' | 'Menu' | 'Notification' | 'ipcMain' | 'nativeImage' | 'shell' | 'protocol' | 'session' | 'net' | 'dialog' | 'safeStorage'
 >;

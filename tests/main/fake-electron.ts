@@ -9,6 +9,7 @@
  * with a chosen sender frame, `app.quit()` emits `before-quit` (which may be prevented).
  * Every call is appended to `calls`, in order.
  */
+import { aesSealer } from '../helpers/aes-sealer.js';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { ElectronApi } from '../../src/main/electron-api.js';
@@ -55,6 +56,11 @@ export interface FakeElectronOptions {
   netFetch?: (input: string | Request, init?: RequestInit) => Promise<Response>;
   /** session.setProxy rejects (a proxy rule Chromium does not accept). */
   setProxyFails?: boolean;
+  /**
+   * safeStorage: seals with AES-GCM under `key` (one key per user and machine), available
+   * unless said otherwise; `backend` is what Linux reports.
+   */
+  safeStorage?: { key?: Buffer; available?: boolean; backend?: 'basic_text' | 'gnome_libsecret' | 'unknown' };
 }
 
 export function createFakeElectron(opts: FakeElectronOptions = {}) {
@@ -281,6 +287,20 @@ export function createFakeElectron(opts: FakeElectronOptions = {}) {
     },
   };
 
+  const sealer = aesSealer(opts.safeStorage?.key);
+  const safeStorage = {
+    isAsyncEncryptionAvailable: async () => opts.safeStorage?.available ?? true,
+    getSelectedStorageBackend: () => opts.safeStorage?.backend ?? 'gnome_libsecret',
+    encryptStringAsync: async (plain: string) => {
+      record('safeStorage', 'encryptStringAsync', []);
+      return sealer.seal(plain);
+    },
+    decryptStringAsync: async (sealed: Buffer) => {
+      record('safeStorage', 'decryptStringAsync', []);
+      return { result: sealer.open(sealed), shouldReEncrypt: false };
+    },
+  };
+
   const fake = {
     app,
     BrowserWindow: FakeBrowserWindow,
@@ -294,6 +314,7 @@ export function createFakeElectron(opts: FakeElectronOptions = {}) {
     session: { defaultSession },
     net,
     dialog,
+    safeStorage,
   };
 
   return {

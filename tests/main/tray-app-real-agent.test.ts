@@ -10,7 +10,7 @@
  * file that cannot be used leaving a grey icon that says why.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -23,10 +23,13 @@ import { openTarget } from '../../src/core/inventory/scan-target.js';
 import { runScan } from '../../src/core/scan.js';
 import { IPC } from '../../src/shared/ipc.js';
 import type { AgentState } from '../../src/shared/agent-state.js';
-import type { AlertList, DeviceList } from '../../src/shared/protocol.js';
+import type { AlertList, DeviceDetail, DeviceList } from '../../src/shared/protocol.js';
 import { startTestServer, type TestServer } from '../server/helpers/test-server.js';
 import { startConnectProxy } from '../helpers/connect-proxy.js';
-import { createFakeElectron, makeFrame, type FakeElectron } from './fake-electron.js';
+import { createFakeElectron, makeFrame, type FakeElectron, type FakeElectronOptions } from './fake-electron.js';
+import { CREDENTIAL_FILE } from '../../src/core/report/credential-store.js';
+
+type FakeSafeStorage = NonNullable<FakeElectronOptions['safeStorage']>;
 import { memoryLogger, type LogEntry } from './memory-logger.js';
 import { INSTALL_DIR, windowsTree, type WindowsTree } from './fixtures/windows-tree.js';
 
@@ -72,8 +75,9 @@ async function waitFor(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 10));
 }
 
-async function start(opts: { settings?: Record<string, unknown> | string; version?: string | null; packaged?: boolean } = {}): Promise<Harness> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'vigil-tray-real-'));
+async function start(opts: { settings?: Record<string, unknown> | string; version?: string | null; packaged?: boolean; safeStorage?: FakeSafeStorage; dir?: string } = {}): Promise<Harness> {
+  // `dir` again: the same user's state folder after a restart.
+  const dir = opts.dir ?? (await mkdtemp(path.join(tmpdir(), 'vigil-tray-real-')));
   const tree = await windowsTree(opts.version === undefined ? '18.12.416' : opts.version);
   const configFile = path.join(dir, 'config.json');
   const settings =
@@ -105,6 +109,7 @@ async function start(opts: { settings?: Record<string, unknown> | string; versio
     paths: { userData: path.join(dir, 'userData'), exe: 'C:/Program Files/Vigil/Vigil.exe' },
     isPackaged: opts.packaged ?? false,
     netFetch: (input, init) => fetch(input, init),
+    ...(opts.safeStorage ? { safeStorage: opts.safeStorage } : {}),
   });
   const log: LogEntry[] = [];
   const promise = startTrayApp({
@@ -132,6 +137,7 @@ async function start(opts: { settings?: Record<string, unknown> | string; versio
   return h;
 }
 
+const restart = (h: Harness, opts: { safeStorage?: FakeSafeStorage } = {}) => start({ ...opts, dir: h.dir });
 const tray = (h: Harness) => h.fe.trays[0]!;
 const menuIds = (h: Harness) => (tray(h).menu?.items ?? []).map((i) => (i.type === 'separator' ? '—' : String(i.id)));
 const clickMenu = (h: Harness, id: string) => {
@@ -240,6 +246,44 @@ describe('the tray app on the real agent core', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('keeps the device secret sealed by safeStorage, and a restart signs with it without enrolling again', async () => {
+    const key = Buffer.alloc(32, 7);
+    const h = await start({ safeStorage: { key } });
+    h.releaseFirstScan();
+    await h.app.checkNow();
+    await waitFor(() => h.app.state()!.reporting.enrolled && h.app.state()!.reporting.backlog === 0);
+    const me = h.app.state()!.device.id!;
+    const file = path.join(h.dir, 'state', CREDENTIAL_FILE);
+    const stored = JSON.parse(readFileSync(file, 'utf8'));
+    expect(stored).toMatchObject({ deviceId: me, sealedSecret: { by: 'electron-safeStorage' } });
+    expect(stored.deviceSecret).toBeUndefined();
+    expect(h.fe.calls.some((c) => c.api === 'safeStorage' && c.method === 'encryptStringAsync')).toBe(true);
+    const before = (await srv.admin<DeviceDetail>(`/v1/devices/${me}`)).body;
+
+    // The same user on the same PC: the tray starts again with the same state folder.
+    h.fe.fake.app.quit();
+    await waitFor(() => h.fe.calls.filter((c) => c.api === 'app' && c.method === 'quit').length >= 2);
+    running.splice(running.indexOf(h), 1);
+    const again = await restart(h, { safeStorage: { key } });
+    again.releaseFirstScan();
+    await again.app.checkNow();
+    await waitFor(() => again.app.state()!.reporting.lastSuccessAt !== undefined && again.app.state()!.reporting.backlog === 0);
+    expect(again.app.state()!.device.id).toBe(me);
+    expect(again.fe.calls.some((c) => c.api === 'safeStorage' && c.method === 'decryptStringAsync')).toBe(true);
+    expect(again.fe.fetched.map((f) => new URL(f.url).pathname)).not.toContain('/v1/enroll');
+    expect((await srv.admin<DeviceDetail>(`/v1/devices/${me}`)).body.enrolCount).toBe(before.enrolCount);
+  });
+
+  it('without safeStorage the secret is an owner-only file, and the log says why', async () => {
+    const h = await start({ safeStorage: { available: false } });
+    h.releaseFirstScan();
+    await h.app.checkNow();
+    await waitFor(() => h.app.state()!.reporting.enrolled);
+    const stored = JSON.parse(readFileSync(path.join(h.dir, 'state', CREDENTIAL_FILE), 'utf8'));
+    expect(stored.deviceSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(h.log.find((e) => e.msg === 'device credential kept as an owner-only file')?.fields).toEqual({ why: 'safeStorage encryption is not available' });
   });
 
   it('turns green once the cleared build replaces the trojanised one', async () => {

@@ -279,6 +279,8 @@ export type EnrolmentState = 'enrolled' | 'pending' | 'missing-token' | 'no-serv
 export function enrolmentState(config: Pick<AgentConfig, 'serverUrl' | 'enrollToken'>, credential: CredentialLoad): EnrolmentState {
   if (config.serverUrl === undefined) return 'no-server';
   if (credential.state === 'present' && sameServer(credential.credential.serverUrl, config.serverUrl)) return 'enrolled';
+  // Sealed by the account that runs the tray app: enrolled, though this process cannot sign.
+  if (credential.state === 'sealed' && sameServer(credential.serverUrl, config.serverUrl)) return 'enrolled';
   return config.enrollToken !== undefined ? 'pending' : 'missing-token';
 }
 

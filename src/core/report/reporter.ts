@@ -195,7 +195,7 @@ export class Reporter {
       this.credentialLoaded = true;
       const loaded = await this.opts.credentials.load();
       if (loaded.state === 'present' && loaded.credential.serverUrl === server) this.adopt(loaded.credential);
-      else if (loaded.state === 'invalid') this.log.warn('stored device credential is unusable; enrolling again', { problem: loaded.problem });
+      else if (loaded.state === 'invalid' || loaded.state === 'sealed') this.log.warn('stored device credential is unusable; enrolling again', { problem: loaded.problem });
     }
     return this.credential?.serverUrl === server ? this.credential : undefined;
   }

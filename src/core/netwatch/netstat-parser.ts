@@ -6,6 +6,13 @@
  * ABHÖREN, HERGESTELLT, WARTEND, SCHLIESSEN_WARTEN, SYN_GESENDET, as systeminformation's
  * lib/network.js also maps them). Samples are in tests/fixtures/netwatch/windows/.
  *
+ * Checked against real captures published by others (tests/fixtures/netwatch/README.md,
+ * "real captures (published)"): jc's Windows 10 `netstat -aon` (CRLF; IPv6 UDP rows whose
+ * foreign address is `*:*`; link-local rows with `%9`/`%64` zones wider than the column)
+ * and `netstat -aonb` (TIME_WAIT with PID 0, CLOSE_WAIT, outside peers; the -b lines
+ * under each row start with neither TCP nor UDP and are skipped). Both parse without a
+ * problem and needed no change.
+ *
  *   Proto  Local Address          Foreign Address        State           PID
  *   TCP    192.168.1.5:54321      142.250.72.14:443      ESTABLISHED     8812
  *   TCP    [fe80::1%5]:49670      [fe80::2%5]:445        ESTABLISHED     4

@@ -17,6 +17,11 @@
  * Table output (`lsof -nP -i`) is parsed too (recorded Linux table, and the macOS tables
  * of the same fixture folder); command names there are cut to 9 characters and escape
  * spaces as \x20, so the field form is preferred.
+ *
+ * Real macOS tables published by others parse as expected (tests/fixtures/netwatch/README.md,
+ * "real captures (published)"): miry/samples' `lsof -nP -iTCP:3000` (a KAME link-local
+ * listener `[fe80:1::1]:3000`, IPv6 loopback pairs) and tekumara/notes' `Code\x20H` row.
+ * No citable real macOS `-F` capture was found; the field fixture stays modelled.
  */
 import { splitHostPort, type Connection, type Endpoint, type Protocol, type SourceProblem } from './connection.js';
 import { canonicalIp } from './ip-address.js';

@@ -96,6 +96,42 @@ describe('lsof table output (-nP -i)', () => {
   });
 });
 
+describe('lsof table output: real published macOS captures', () => {
+  // Sources and commits in tests/fixtures/netwatch/README.md, "real captures (published)".
+  it('miry/samples: lsof -nP -iTCP:3000 with two listeners on [::1] and their loopback peers', () => {
+    const { connections, problems } = parseLsofTable(fixture('macos/published-miry-lsof-nP-iTCP3000.txt'));
+    expect(problems).toEqual([]);
+    expect(brief(connections)).toEqual([
+      '84882 crystal-r tcp6 ::1:3000>:::0 LISTEN',
+      '84882 crystal-r tcp6 ::1:3000>::1:61993 ESTABLISHED',
+      '84884 nc tcp6 ::1:61993>::1:3000 ESTABLISHED',
+      '84906 crystal-r tcp6 ::1:3000>:::0 LISTEN',
+      '84906 crystal-r tcp6 ::1:3000>::1:61994 ESTABLISHED',
+      '84908 nc tcp6 ::1:61994>::1:3000 ESTABLISHED',
+    ]);
+  });
+
+  it('miry/samples: a KAME link-local listener [fe80:1::1] (scope embedded in the address) next to ::1 and 127.0.0.1', () => {
+    const { connections, problems } = parseLsofTable(fixture('macos/published-miry-lsof-nP-iTCP3000-grep-listen.txt'));
+    expect(problems).toEqual([]);
+    expect(brief(connections)).toEqual([
+      '77323 crystal-r tcp6 ::1:3000>:::0 LISTEN',
+      '77665 crystal-r tcp6 fe80::1:3000>:::0 LISTEN',
+      '77911 crystal-r tcp4 127.0.0.1:3000>0.0.0.0:0 LISTEN',
+    ]);
+    expect(connections[1]!.local).toEqual({ address: 'fe80::1', port: 3000, scope: '1' });
+  });
+
+  it('tekumara/notes: COMMAND cut to 9 characters after escaping ("Code\\x20H"), a wildcard IPv6 listener', () => {
+    const { connections, problems } = parseLsofTable(fixture('macos/published-tekumara-lsof-i-P-n-grep-listen.txt'));
+    expect(problems).toEqual([]);
+    expect(brief(connections)).toEqual([
+      '2866 Code H tcp4 127.0.0.1:6333>0.0.0.0:0 LISTEN',
+      '40002 com.docke tcp6 :::6333>:::0 LISTEN',
+    ]);
+  });
+});
+
 describe('ps -o pid=,comm=', () => {
   it('maps pids to executable paths with spaces, skipping junk', () => {
     const { commands, problems } = parsePsPidComm(fixture('macos/ps-pid-comm.txt'));

@@ -20,12 +20,16 @@
  *   TTL, length, section, data), never by label; only the " : " separator is relied on.
  *   ipconfig writes in the OEM code page: localized labels may decode badly as UTF-8,
  *   which does not matter because they are not read; names and addresses are ASCII.
+ *   Checked against real output posted in opendr-io/opendr issue #77 (en-US, two A
+ *   records per entry; an entry header pasted with other indentation), fixtures
+ *   windows/published-opendr-*.txt: parsed as is, no change needed.
  * - `Get-DnsClientCache | Select-Object Entry,Name,Type,Status,Section,TimeToLive,Data |
  *   ConvertTo-Json -Compress` (language-independent, but starts PowerShell). Modelled on
  *   the MSFT_DNSClientCache class as Windows PowerShell 5.1 serializes it: one object or
  *   an array; Type numeric (1 A, 28 AAAA, 5 CNAME, 12 PTR); Status 0 success, 9003 name
  *   does not exist, 9501 no records; Data null for negative entries. The unselected form
- *   (RecordName/RecordType aliases, CIM properties) is accepted too.
+ *   (RecordName/RecordType aliases, CIM properties) is accepted too. No real published
+ *   JSON output was found; this form is still checked against modelled fixtures only.
  */
 import { z } from 'zod';
 import type { CommandRunner } from '../os/command-runner.js';

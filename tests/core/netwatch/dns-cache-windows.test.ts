@@ -90,3 +90,25 @@ describe('WindowsDnsCacheReader', () => {
     expect(broken).toEqual({ records: [], problems: [{ code: 'command', message: 'ipconfig could not run: ENOENT' }] });
   });
 });
+
+// Real output posted in https://github.com/opendr-io/opendr/issues/77 (details in
+// tests/fixtures/netwatch/README.md, "real captures (published)").
+describe('ipconfig /displaydns on real published output', () => {
+  it('an entry with two A records (mozilla.cloudflare-dns.com), no preamble', () => {
+    const { records, problems } = parseIpconfigDisplayDns(fixture('windows/published-opendr-ipconfig-displaydns-mozilla.txt'));
+    expect(problems).toEqual([]);
+    expect(records).toEqual([
+      { entry: 'mozilla.cloudflare-dns.com', name: 'mozilla.cloudflare-dns.com', type: 1, ttl: 265, section: 'Answer', data: '162.159.61.4', status: 'ok' },
+      { entry: 'mozilla.cloudflare-dns.com', name: 'mozilla.cloudflare-dns.com', type: 1, ttl: 265, section: 'Answer', data: '172.64.41.4', status: 'ok' },
+    ]);
+  });
+
+  it('an entry header pasted with one space of indentation (pypi.org) still starts the entry', () => {
+    const { records, problems } = parseIpconfigDisplayDns(fixture('windows/published-opendr-ipconfig-displaydns-pypi.txt'));
+    expect(problems).toEqual([]);
+    expect(records.map((r) => [r.entry, r.name, r.type, r.ttl, r.section, r.data])).toEqual([
+      ['pypi.org', 'pypi.org', 1, 45836, 'Answer', '151.101.192.223'],
+      ['pypi.org', 'pypi.org', 1, 45836, 'Answer', '151.101.128.223'],
+    ]);
+  });
+});

@@ -24,6 +24,13 @@
  * signature"...) and "origin=Developer ID Application: NAME (TEAMID)".
  *
  * All parsers are pure and accept any text.
+ *
+ * Checked against real output published by others (tests/fixtures/macos/codesign/README.md,
+ * "real captures (published)"): `codesign -dvv` and `spctl -a -vv -t execute` on Google
+ * Chrome (fleetdm/fleet issue #23476): several CodeDirectory flags
+ * ("0x12a00(kill,restrict,library-validation,runtime)"), the three-certificate authority
+ * chain, TeamIdentifier, "Notarized Developer ID". Parsed as is, no change needed. The
+ * other shapes above are still from modelled fixtures only.
  */
 export interface CodesignDisplay {
   notSigned: boolean;

@@ -214,3 +214,43 @@ describe('codesign and spctl parsers on malformed text', () => {
     expect(parseSpctl(3, ok.stderr)?.accepted).toBe(false);
   });
 });
+
+// Real outputs posted by others (source in each file's header and in the folder README):
+// Google Chrome on macOS, from https://github.com/fleetdm/fleet/issues/23476.
+describe('codesign and spctl parsers on real published output', () => {
+  it('codesign -dvv on Google Chrome: identifier, several CodeDirectory flags, authority chain, Team ID, timestamp', () => {
+    const r = recorded('published-fleet-chrome.display-dvv.txt');
+    expect(r.reproduces).toMatch(/^REAL capture/);
+    const d = parseCodesignDisplay(r.stderr);
+    expect(d).toMatchObject({
+      notSigned: false,
+      adHoc: false,
+      executable: '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+      identifier: 'com.google.Chrome',
+      format: 'app bundle with Mach-O universal (x86_64 arm64)',
+      codeDirectoryFlagsValue: 0x12a00,
+      codeDirectoryFlags: ['kill', 'restrict', 'library-validation', 'runtime'],
+      authorities: ['Developer ID Application: Google LLC (EQHXZ8M8AV)', 'Developer ID Certification Authority', 'Apple Root CA'],
+      timestamp: 'Oct 28, 2024 at 8:44:08 PM',
+      teamId: 'EQHXZ8M8AV',
+      runtimeVersion: '14.0.0',
+    });
+    expect(d.error).toBeUndefined();
+    // -dvv prints no Hash type or CDHash lines (those need --verbose=3 or more): none invented.
+    expect(d.hashType).toBeUndefined();
+    expect(d.cdHash).toBeUndefined();
+    const t = parseCodesignTime(d.timestamp!)!;
+    expect([t.getFullYear(), t.getMonth(), t.getDate(), t.getHours(), t.getMinutes(), t.getSeconds()]).toEqual([2024, 9, 28, 20, 44, 8]);
+  });
+
+  it('spctl -a -vv -t execute on Google Chrome: accepted, notarized, origin with Team ID', () => {
+    const r = recorded('published-fleet-chrome.spctl.txt');
+    expect(parseSpctl(r.code, r.stderr)).toEqual({
+      accepted: true,
+      notAnApp: false,
+      source: 'Notarized Developer ID',
+      origin: 'Developer ID Application: Google LLC (EQHXZ8M8AV)',
+      message: 'accepted',
+    });
+  });
+});

@@ -6,6 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { ScanReportSchema, type ScanReport } from '../../src/shared/scan.js';
 import { makePe } from '../helpers/make-pe.js';
 import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-version-resource.js';
 import { PLANTED_PAYLOAD, PLANTED_SHA256, testPack } from '../helpers/test-pack.js';
+import { emptyHive, hivexMkdirs, hivexSetStrings, hivexsh } from '../helpers/make-hive.js';
 
 const WIN_APP = 'Users/alice/AppData/Local/Programs/3CXDesktopApp';
 const MAC_APP = 'Applications/3CX Desktop App.app';
@@ -94,6 +96,43 @@ describe('vigil check --root on a Windows per-user layout, built-in 3CX pack', (
     expect(finding.evidence.path).toContain('3CXDesktopApp');
     expect(finding.advice?.text).toMatch(/web app|PWA/i);
     expect(report.verdict.status).toBe('compromised');
+  });
+
+  it('an offline image: uninstall entries come from its SOFTWARE hive and NTUSER.DAT, and a custom install folder they name is inspected', async () => {
+    const software = path.join(await mkdtemp(path.join(tmpdir(), 'vigil-hive-')), 'SOFTWARE');
+    writeFileSync(software, emptyHive());
+    hivexsh(software, [
+      ...hivexMkdirs(['Microsoft', 'Windows', 'CurrentVersion', 'Uninstall', '{3CX-MACHINE-WIDE}']),
+      ...hivexSetStrings({ DisplayName: '3CX Desktop App', DisplayVersion: '18.12.416', Publisher: '3CX', InstallLocation: 'C:\\Tools\\3CXDesktopApp\\' }),
+      'cd ..',
+      'add 7-Zip',
+      'cd 7-Zip',
+      ...hivexSetStrings({ DisplayName: '7-Zip 23.01 (x64)', InstallLocation: 'C:\\Program Files\\7-Zip\\' }),
+    ]);
+    const ntuser = path.join(path.dirname(software), 'NTUSER.DAT');
+    writeFileSync(ntuser, emptyHive());
+    // A per-user MSI entry: no InstallLocation; it describes bob's copy in his profile.
+    hivexsh(ntuser, [...hivexMkdirs(['Software', 'Microsoft', 'Windows', 'CurrentVersion', 'Uninstall', '{3CX-PER-USER}']), ...hivexSetStrings({ DisplayName: '3CX Desktop App', DisplayVersion: '18.12.407', Publisher: '3CX Ltd' })]);
+    const root = await tree(
+      windowsTree({
+        'Windows/System32/config/SOFTWARE': readFileSync(software),
+        'Users/bob/NTUSER.DAT': readFileSync(ntuser),
+        'Tools/3CXDesktopApp/3CXDesktopApp.exe': exeWithVersion('18.12.416'),
+        'Users/bob/AppData/Local/Programs/3CXDesktopApp/3CXDesktopApp.exe': exeWithVersion('18.12.407'),
+      }),
+    );
+    const { code, report } = await checkJson(['--root', root]);
+    expect(code).toBe(2);
+    const byPlace = Object.fromEntries(report.installs.map((i) => [i.location, i]));
+    // Found only through the registry: its version is read from the executable, its files hashed.
+    expect(byPlace[`${root}/Tools/3CXDesktopApp`]).toMatchObject({ version: '18.12.416', versionSource: 'versioninfo', registryVersion: '18.12.416', publisher: '3CX', versionClass: 'compromised' });
+    expect(byPlace[`${root}/Tools/3CXDesktopApp`]!.files[0]).toMatchObject({ role: 'executable', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // The per-user entry joins bob's copy, found in his profile.
+    expect(byPlace[`${root}/Users/bob/AppData/Local/Programs/3CXDesktopApp`]).toMatchObject({ user: 'bob', version: '18.12.407', registryVersion: '18.12.407', publisher: '3CX Ltd', versionClass: 'compromised' });
+    expect(report.installs).toHaveLength(2);
+    // alice's NTUSER.DAT is not a hive: said, not fatal.
+    expect(report.notes).toContainEqual(expect.stringMatching(/^registry: .*Users\/alice\/NTUSER\.DAT: too small for a registry hive \(1 byte\)$/));
+    expect(report.notes.join('\n')).not.toMatch(/uninstall entries were not read/);
   });
 
   it('18.12.425 (the cleared build) is safe by version; unsigned, it is amber only for the signature. 18.12.300 is at risk', async () => {

@@ -33,6 +33,11 @@ export interface InventoryReaders {
   bundleVersion(fs: TargetFs, bundlePath: string): Promise<VersionRead>;
   /** Windows, live only: uninstall entries from HKLM, WOW6432Node and loaded HKU hives. */
   uninstallEntries(runner: CommandRunner): Promise<{ entries: RegistryInstallEntry[]; problems: string[] }>;
+  /**
+   * Windows, offline image: the same entries from the image's SOFTWARE hive and each
+   * profile's NTUSER.DAT. `hivesRead` empty: the image has no hive files.
+   */
+  offlineUninstallEntries?(fs: TargetFs, profiles: readonly UserProfile[]): Promise<{ entries: RegistryInstallEntry[]; problems: string[]; hivesRead: string[] }>;
 }
 
 export interface InventoryContext {
@@ -159,12 +164,18 @@ export async function findInstalls(ctx: InventoryContext, pack: Pack): Promise<I
       }
     }
     if (ctx.platform === 'windows' && spec.uninstallDisplayNames.length) {
-      if (!ctx.live || !ctx.runner) {
-        notes.push('Windows uninstall entries were not read: the registry of an offline image is not available; install folders were scanned instead.');
-        continue;
+      let reg: { entries: RegistryInstallEntry[]; problems: string[] };
+      if (ctx.live && ctx.runner) reg = await ctx.readers.uninstallEntries(ctx.runner);
+      else {
+        const offline = await ctx.readers.offlineUninstallEntries?.(ctx.fs, ctx.profiles);
+        if (!offline || offline.hivesRead.length === 0) {
+          notes.push("Windows uninstall entries were not read: no readable registry hive (Windows/System32/config/SOFTWARE, a profile's NTUSER.DAT) on this target; install folders were scanned instead.");
+          notes.push(...(offline?.problems ?? []).map((p) => `registry: ${p}`));
+          continue;
+        }
+        reg = offline;
       }
       const names = new Set(spec.uninstallDisplayNames.map((n) => n.toLowerCase()));
-      const reg = await ctx.readers.uninstallEntries(ctx.runner);
       notes.push(...reg.problems.map((p) => `registry: ${p}`));
       for (const entry of reg.entries) {
         if (!entry.displayName || !matchesDisplayName(entry.displayName, names)) continue;
@@ -180,6 +191,16 @@ export async function findInstalls(ctx: InventoryContext, pack: Pack): Promise<I
             existing.version = entry.displayVersion;
             existing.versionSource = 'registry';
           }
+          continue;
+        }
+        // A folder outside the pack's usual places (a custom install path): inspect it like
+        // the others, so its version comes from the executable and its files are hashed.
+        const inspected = rel && !seen.has(rel.toLowerCase()) ? await inspectInstallDir(ctx, app, spec, rel, entry.user) : undefined;
+        if (inspected) {
+          seen.add(rel!.toLowerCase());
+          if (entry.displayVersion) inspected.registryVersion = entry.displayVersion;
+          if (entry.publisher) inspected.publisher = entry.publisher;
+          installs.push(inspected);
           continue;
         }
         // The uninstall entry names a folder we did not find files in: keep it as evidence.

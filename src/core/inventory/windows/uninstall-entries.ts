@@ -26,7 +26,8 @@ export const HKLM_UNINSTALL = 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersio
 export const HKLM_WOW64_UNINSTALL = 'HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall';
 export const PROFILE_LIST = 'HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList';
 
-export type UninstallHive = 'HKLM' | 'HKLM-WOW64' | 'HKU';
+/** HKU: a loaded user hive (live); NTUSER: a profile's NTUSER.DAT on an offline image. */
+export type UninstallHive = 'HKLM' | 'HKLM-WOW64' | 'HKU' | 'NTUSER';
 
 export interface UninstallEntry {
   hive: UninstallHive;
@@ -105,7 +106,8 @@ export function folderOfQuotedExecutable(command: string): string | undefined {
   return m ? m[1]!.replace(/\\+$/, '') : undefined;
 }
 
-function entryFrom(key: RegKey, hive: UninstallHive, sid: string | undefined): UninstallEntry {
+/** One uninstall entry from its key (as reg.exe prints it, or as registry-hive.ts reads it offline). */
+export function entryFrom(key: RegKey, hive: UninstallHive, sid: string | undefined): UninstallEntry {
   const entry: UninstallEntry = { hive, keyPath: key.path };
   if (sid) entry.sid = sid;
   const set = (field: 'displayName' | 'displayVersion' | 'publisher' | 'uninstallString' | 'quietUninstallString' | 'displayIcon', name: string) => {

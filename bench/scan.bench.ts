@@ -18,12 +18,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makePe } from '../tests/helpers/make-pe.js';
+import { makePe, SCN_DATA } from '../tests/helpers/make-pe.js';
+import { makeSigningPki, osslsign } from '../tests/helpers/signing-fixtures.js';
 import { median, printTable } from './table.js';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const WORK = path.join(ROOT, 'bench/.work/scan-tree');
 const BARE = path.join(ROOT, 'bench/.work/scan-tree-bare');
+const SIGNED = path.join(ROOT, 'bench/.work/scan-tree-signed');
 const PROFILES = 50;
 const FILES = 200_000;
 const RUNS = 3;
@@ -61,6 +63,25 @@ function buildTree(WORK: string, unrelated: number): void {
   writeFileSync(stamp, 'ok');
 }
 
+/** Three per-user installs whose 40 MB executables are Authenticode-signed (SHA-256). */
+function buildSignedTree(): string[] {
+  const exes = [3, 17, 42].map((p) => path.join(SIGNED, 'Users', `user${p}`, 'AppData/Local/Programs/3CXDesktopApp/3CXDesktopApp.exe'));
+  const stamp = path.join(SIGNED, '.complete-v1');
+  if (existsSync(stamp)) return exes;
+  rmSync(SIGNED, { recursive: true, force: true });
+  mkdirSync(path.join(SIGNED, 'Windows/System32'), { recursive: true });
+  const pki = makeSigningPki(path.join(SIGNED, '.pki'));
+  const unsigned = path.join(SIGNED, '.unsigned.exe');
+  writeFileSync(unsigned, makePe({ sections: [{ name: '.rdata', data: Buffer.alloc(40 * 1024 * 1024, 7), characteristics: SCN_DATA }] }));
+  for (const exe of exes) {
+    mkdirSync(path.dirname(exe), { recursive: true });
+    osslsign(pki, unsigned, exe, { name: 'Bench Softphone' });
+  }
+  rmSync(unsigned);
+  writeFileSync(stamp, 'ok');
+  return exes;
+}
+
 function timeMs(cmd: string, args: string[]): number {
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 });
@@ -71,9 +92,11 @@ function timeMs(cmd: string, args: string[]): number {
 
 buildTree(WORK, FILES);
 buildTree(BARE, 0);
+const signedExes = buildSignedTree();
 execFileSync('sync');
 const cli = path.join(ROOT, 'dist/cli/main.js');
-if (!existsSync(cli)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+// Always from the sources being measured: a stale dist/ would time yesterday's code.
+execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 
 const NAMES = ['3CXDesktopApp.exe', 'ffmpeg.dll', 'd3dcompiler_47.dll'];
 const walkAndHash = (tree: string) => [
@@ -81,8 +104,14 @@ const walkAndHash = (tree: string) => [
   ['-c', `find "$1" -type f \\( ${NAMES.map((n) => `-iname '${n}'`).join(' -o ')} \\) -print0 | xargs -0 -r sha256sum`, 'sh', tree],
 ] as const;
 
-type Runs = Record<'ours' | 'find' | 'walkHash' | 'oursBare' | 'findBare' | 'walkHashBare' | 'start', number[]>;
-const runs: Runs = { ours: [], find: [], walkHash: [], oursBare: [], findBare: [], walkHashBare: [], start: [] };
+// The walking script's whole job on signed installs: hash each file, then check its signature.
+const walkHashVerify = [
+  'sh',
+  ['-c', 'for f in "$@"; do sha256sum "$f" >/dev/null; osslsigncode verify -in "$f" >/dev/null 2>&1; done', 'sh', ...signedExes],
+] as const;
+
+type Runs = Record<'ours' | 'find' | 'walkHash' | 'oursBare' | 'findBare' | 'walkHashBare' | 'start' | 'oursSigned' | 'walkHashVerify', number[]>;
+const runs: Runs = { ours: [], find: [], walkHash: [], oursBare: [], findBare: [], walkHashBare: [], start: [], oursSigned: [], walkHashVerify: [] };
 // Interleave every measurement so all see the same page-cache state; the first round warms it.
 for (let i = 0; i <= RUNS; i++) {
   const round = {
@@ -93,6 +122,8 @@ for (let i = 0; i <= RUNS; i++) {
     findBare: timeMs('find', [BARE]),
     walkHashBare: timeMs(...(walkAndHash(BARE) as unknown as [string, string[]])),
     start: timeMs(process.execPath, [cli, '--help']),
+    oursSigned: timeMs(process.execPath, [cli, 'check', '--root', SIGNED, '--json']),
+    walkHashVerify: timeMs(...(walkHashVerify as unknown as [string, string[]])),
   };
   if (i > 0) for (const k of Object.keys(round) as (keyof Runs)[]) runs[k].push(round[k]);
 }
@@ -109,6 +140,7 @@ printTable(
     { measure: 'whole job on the full tree', ours: m.ours, peer: m.walkHash, unit: 'ms', peerName: 'find -iname | sha256sum' },
     { measure: 'whole job on the full tree vs listing only', ours: m.ours, peer: m.find, unit: 'ms', peerName: 'find (full walk)' },
     { measure: 'fixed cost: Node start-up (vigil --help)', ours: m.start, peer: m.findBare, unit: 'ms', peerName: 'find on the bare tree' },
+    { measure: '3 signed 40 MB installs: hash + verify signatures', ours: m.oursSigned, peer: m.walkHashVerify, unit: 'ms', peerName: 'sha256sum + osslsigncode verify, each exe' },
   ],
   [
     `check exit code ${verdict.status} (expected 1: the planted manifest artefact is amber in the pack, and the stand-in executables carry no VERSIONINFO).`,

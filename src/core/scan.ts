@@ -17,6 +17,7 @@ import { computeVerdict } from './verdict/compute-verdict.js';
 import { makeFinding } from './verdict/finding.js';
 import { platformReaders } from './inventory/platform-readers.js';
 import { AGENT_VERSION } from './version.js';
+import { ImageDigestCache } from './signing/image-digest-cache.js';
 
 export interface ScanOptions {
   target: ScanTarget;
@@ -32,6 +33,8 @@ export interface ScanContext {
   packs: readonly LoadedPack[];
   installs: readonly Install[];
   now: Date;
+  /** Image digests inventory computed while hashing signed executables (one read per file). */
+  imageDigests?: ImageDigestCache;
 }
 
 export async function runScan(opts: ScanOptions): Promise<ScanReport> {
@@ -45,6 +48,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const problems: LocationProblem[] = [];
   const notes: string[] = [];
 
+  const imageDigests = new ImageDigestCache();
   const profiles = await listUserProfiles(target.fs, target.platform);
   problems.push(...profiles.problems);
 
@@ -55,6 +59,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
       profiles: profiles.profiles,
       readers,
       live: target.live,
+      imageDigests,
       ...(target.runner ? { runner: target.runner } : {}),
     };
     for (const app of pack.applications) {
@@ -83,7 +88,7 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
 
   for (const check of opts.extraChecks ?? []) {
     try {
-      findings.push(...(await check({ target, packs: opts.packs, installs, now: started })));
+      findings.push(...(await check({ target, packs: opts.packs, installs, now: started, imageDigests })));
     } catch (err) {
       findings.push(
         makeFinding({

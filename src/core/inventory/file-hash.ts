@@ -3,7 +3,10 @@
  * the file's size (the 3CX executable is about 150 MB).
  */
 import { createHash } from 'node:crypto';
-import type { TargetFs } from '../os/target-fs.js';
+import type { FileStat, TargetFs } from '../os/target-fs.js';
+import type { ImageDigestCache } from '../signing/image-digest-cache.js';
+import { hashFileAndRanges } from '../signing/pe-image-digest.js';
+import { planImageDigest } from '../signing/verify-authenticode.js';
 
 export async function sha256File(fs: TargetFs, relPath: string): Promise<{ sha256: string; size: number }> {
   const stream = await fs.createReadStream(relPath);
@@ -14,4 +17,26 @@ export async function sha256File(fs: TargetFs, relPath: string): Promise<{ sha25
     size += (chunk as Buffer).length;
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+/**
+ * SHA-256 of a file inventory found, in one pass that also computes its Authenticode
+ * image digests when it is a signed PE and a cache is given (kept there for the signature
+ * check of the same scan). Two reused 1 MiB buffers, whatever the size.
+ */
+export async function hashInstalledFile(
+  fs: TargetFs,
+  relPath: string,
+  stat: FileStat,
+  cache: ImageDigestCache | undefined,
+): Promise<{ sha256: string; size: number }> {
+  const file = await fs.open(relPath);
+  try {
+    const plan = cache ? await planImageDigest(file) : undefined;
+    const r = await hashFileAndRanges(file, plan?.ranges ?? [], plan?.algorithms ?? []);
+    if (plan && cache) cache.remember(relPath, { size: file.size, mtimeMs: stat.mtimeMs, digests: r.ranges });
+    return { sha256: r.sha256.toString('hex'), size: file.size };
+  } finally {
+    await file.close().catch(() => undefined);
+  }
 }

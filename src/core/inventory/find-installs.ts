@@ -6,9 +6,10 @@
  */
 import type { Install, InstalledFile, Platform } from '../../shared/scan.js';
 import type { Application, Pack, PlatformApp } from '../pack/schema.js';
-import { FsAccessError, joinRel, type TargetFs } from '../os/target-fs.js';
+import { FsAccessError, joinRel, type FileStat, type TargetFs } from '../os/target-fs.js';
 import type { CommandRunner } from '../os/command-runner.js';
-import { sha256File } from './file-hash.js';
+import { hashInstalledFile } from './file-hash.js';
+import type { ImageDigestCache } from '../signing/image-digest-cache.js';
 import { resolveLocation, type LocationProblem } from './resolve-location.js';
 import type { UserProfile } from './user-profiles.js';
 
@@ -47,6 +48,11 @@ export interface InventoryContext {
   readers: InventoryReaders;
   runner?: CommandRunner;
   live: boolean;
+  /**
+   * Where inventory leaves the Authenticode image digests of the Windows executables and
+   * companion files it hashes, for the same scan's signature check.
+   */
+  imageDigests?: ImageDigestCache;
 }
 
 export interface InventoryResult {
@@ -57,16 +63,17 @@ export interface InventoryResult {
   notes: string[];
 }
 
-async function describeFile(fs: TargetFs, relPath: string, role: InstalledFile['role']): Promise<InstalledFile | undefined> {
+async function describeFile(fs: TargetFs, relPath: string, role: InstalledFile['role'], imageDigests?: ImageDigestCache): Promise<InstalledFile | undefined> {
+  let st: FileStat;
   try {
-    const st = await fs.stat(relPath);
+    st = await fs.stat(relPath);
     if (st.type !== 'file') return undefined;
   } catch (err) {
     if (err instanceof FsAccessError && err.isMissing) return undefined;
     return { role, path: fs.displayPath(relPath), error: (err as Error).message };
   }
   try {
-    const { sha256, size } = await sha256File(fs, relPath);
+    const { sha256, size } = await hashInstalledFile(fs, relPath, st, imageDigests);
     return { role, path: fs.displayPath(relPath), sha256, size };
   } catch (err) {
     return { role, path: fs.displayPath(relPath), error: (err as Error).message };
@@ -103,12 +110,13 @@ async function inspectInstallDir(
   user: string | undefined,
 ): Promise<Install | undefined> {
   const files: InstalledFile[] = [];
+  const digests = ctx.platform === 'windows' ? ctx.imageDigests : undefined;
   for (const exe of spec.executables) {
-    const f = await describeFile(ctx.fs, joinRel(dir, exe), 'executable');
+    const f = await describeFile(ctx.fs, joinRel(dir, exe), 'executable', digests);
     if (f) files.push(f);
   }
   for (const c of spec.companionFiles) {
-    const f = await describeFile(ctx.fs, joinRel(dir, c), 'companion');
+    const f = await describeFile(ctx.fs, joinRel(dir, c), 'companion', digests);
     if (f) files.push(f);
   }
   let read: VersionRead | undefined;

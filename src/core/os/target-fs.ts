@@ -33,6 +33,11 @@ export interface RandomAccessFile {
   readonly size: number;
   /** Reads up to `length` bytes at `position`; fewer at end of file. */
   read(position: number, length: number): Promise<Buffer>;
+  /**
+   * Fills `buf` from `position` and resolves to the bytes read (fewer at end of file).
+   * Optional: streaming hashes then reuse two buffers instead of allocating one per chunk.
+   */
+  readInto?(buf: Buffer, position: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -171,6 +176,10 @@ export class LocalTargetFs implements TargetFs {
           if (len === 0 || position < 0) return buf;
           const { bytesRead } = await handle.read(buf, 0, len, position);
           return bytesRead === len ? buf : buf.subarray(0, bytesRead);
+        },
+        async readInto(buf: Buffer, position: number): Promise<number> {
+          const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+          return bytesRead;
         },
         close: () => handle.close(),
       };

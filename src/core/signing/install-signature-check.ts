@@ -29,6 +29,7 @@ import type { OsTrustAdapter } from './os-trust.js';
 import { evaluateSignature } from './signer-rules.js';
 import { verifyAuthenticode } from './verify-authenticode.js';
 import { NO_FLAGS } from './verification-outcome.js';
+import type { ImageDigestCache } from './image-digest-cache.js';
 
 export interface InstallSignatureCheckOptions {
   /** Windows' own opinion (Get-AuthenticodeSignature); asked only for a live Windows target. */
@@ -59,15 +60,27 @@ function unreadable(shown: string, message: string): SignatureVerification {
   return { format: 'authenticode', path: shown, status: 'unreadable', flags: { ...NO_FLAGS }, extraData: [], signatures: [], error: message };
 }
 
-async function verifyTargetPe(fs: TargetFs, rel: string, shown: string, now: Date, osTrust: OsTrustAdapter | undefined): Promise<SignatureVerification> {
+async function verifyTargetPe(
+  fs: TargetFs,
+  rel: string,
+  shown: string,
+  now: Date,
+  osTrust: OsTrustAdapter | undefined,
+  cache: ImageDigestCache | undefined,
+): Promise<SignatureVerification> {
   let file: RandomAccessFile;
+  let imageDigests: ReadonlyMap<string, Buffer> | undefined;
   try {
+    if (cache) {
+      const st = await fs.stat(rel);
+      imageDigests = cache.lookup(rel, st.size, st.mtimeMs);
+    }
     file = await fs.open(rel);
   } catch (err) {
     return unreadable(shown, (err as Error).message);
   }
   try {
-    return await verifyAuthenticode(file, { path: shown, now, ...(osTrust ? { osTrust, hostPath: shown } : {}) });
+    return await verifyAuthenticode(file, { path: shown, now, ...(imageDigests ? { imageDigests } : {}), ...(osTrust ? { osTrust, hostPath: shown } : {}) });
   } finally {
     await file.close().catch(() => {});
   }
@@ -123,7 +136,7 @@ async function checkWindowsInstall(ctx: ScanContext, install: Install, opts: Ins
   const osTrust = ctx.target.live && (opts.hostPlatform ?? hostPlatform()) === 'windows' ? opts.osTrust : undefined;
   const findings: Finding[] = [];
   for (const { rel, shown } of await filesToVerify(fs, install, packs.map((p) => p.spec))) {
-    const result = await verifyTargetPe(fs, rel, shown, ctx.now, osTrust);
+    const result = await verifyTargetPe(fs, rel, shown, ctx.now, osTrust, ctx.imageDigests);
     for (const { pack } of packs) {
       findings.push(
         ...evaluateSignature(result, pack, {

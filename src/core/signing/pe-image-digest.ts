@@ -66,18 +66,13 @@ function canReadInto(file: RandomAccessFile): file is ReadIntoFile {
 }
 
 /**
- * Hashes the ranges with every algorithm (node:crypto names) in one streaming pass.
+ * Reads the ranges in order, in chunks, one read in flight while the caller handles the
+ * previous chunk (which it must not keep: with `readInto` the buffer is reused).
  * Throws only what `file.read` throws, or an Error if the file is shorter than a range.
  */
-export async function hashRanges(
-  file: RandomAccessFile,
-  ranges: readonly ByteRange[],
-  algorithms: readonly string[],
-  chunkBytes = CHUNK_BYTES,
-): Promise<Map<string, Buffer>> {
-  const hashes = new Map<string, Hash>(algorithms.map((a) => [a, createHash(a)]));
+async function streamRanges(file: RandomAccessFile, ranges: readonly ByteRange[], chunkBytes: number, onChunk: (c: ByteRange, buf: Buffer) => void): Promise<void> {
   const it = chunks(ranges, chunkBytes);
-  // Two buffers suffice: a read is issued only after the chunk before it has been hashed,
+  // Two buffers suffice: a read is issued only after the chunk before it has been handled,
   // so the buffer it fills is never the one being hashed.
   const pool = canReadInto(file) ? [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)] : undefined;
   let turn = 0;
@@ -97,7 +92,51 @@ export async function hashRanges(
       pending?.catch(() => {});
       throw new Error(`file ended at ${c.start + buf.length} while reading ${c.start}-${c.end}`);
     }
-    for (const h of hashes.values()) h.update(buf);
+    onChunk(c, buf);
   }
+}
+
+/**
+ * Hashes the ranges with every algorithm (node:crypto names) in one streaming pass.
+ * Throws only what `file.read` throws, or an Error if the file is shorter than a range.
+ */
+export async function hashRanges(
+  file: RandomAccessFile,
+  ranges: readonly ByteRange[],
+  algorithms: readonly string[],
+  chunkBytes = CHUNK_BYTES,
+): Promise<Map<string, Buffer>> {
+  const hashes = new Map<string, Hash>(algorithms.map((a) => [a, createHash(a)]));
+  await streamRanges(file, ranges, chunkBytes, (_c, buf) => {
+    for (const h of hashes.values()) h.update(buf);
+  });
   return new Map([...hashes].map(([a, h]) => [a, h.digest()]));
+}
+
+/**
+ * One pass over the whole file giving its SHA-256 and, with every algorithm, the digest of
+ * the given ranges (the Authenticode image digest): what a scan needs of a signed
+ * executable, so a 150 MB file is read and hashed once, not once for inventory and again
+ * for its signature.
+ */
+export async function hashFileAndRanges(
+  file: RandomAccessFile,
+  ranges: readonly ByteRange[],
+  algorithms: readonly string[],
+  chunkBytes = CHUNK_BYTES,
+): Promise<{ sha256: Buffer; ranges: Map<string, Buffer> }> {
+  const whole = createHash('sha256');
+  const hashes = new Map<string, Hash>(algorithms.map((a) => [a, createHash(a)]));
+  let r = 0;
+  await streamRanges(file, file.size ? [{ start: 0, end: file.size }] : [], chunkBytes, (c, buf) => {
+    whole.update(buf);
+    if (hashes.size === 0) return;
+    // The ranges are in file order: skip those that end before this chunk, feed the overlaps.
+    while (r < ranges.length && ranges[r]!.end <= c.start) r++;
+    for (let i = r; i < ranges.length && ranges[i]!.start < c.end; i++) {
+      const part = buf.subarray(Math.max(0, ranges[i]!.start - c.start), Math.min(buf.length, ranges[i]!.end - c.start));
+      for (const h of hashes.values()) h.update(part);
+    }
+  });
+  return { sha256: whole.digest(), ranges: new Map([...hashes].map(([a, h]) => [a, h.digest()])) };
 }

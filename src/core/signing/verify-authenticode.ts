@@ -30,6 +30,12 @@ export interface VerifyAuthenticodeOptions {
   /** Time certificate validity is checked at when there is no timestamp. */
   now?: Date;
   engine?: CryptoEngine;
+  /**
+   * Image digests already computed over this file (by the scan's inventory pass, see
+   * planImageDigest): used instead of hashing again when they cover every algorithm the
+   * signatures name.
+   */
+  imageDigests?: ReadonlyMap<string, Buffer>;
 }
 
 /** Extra-data ranges hashed for the report (each is also reported without a hash beyond this). */
@@ -112,11 +118,38 @@ async function verifyInner(file: RandomAccessFile, opts: VerifyAuthenticodeOptio
   // (their WebCrypto work and JS parsing fill the time spent waiting for reads), and each
   // compares its digest once hashing is done. Promise.all observes both from the start, so
   // an I/O error while hashing is never an unhandled rejection.
-  const hashing = hashRanges(file, authenticodeDigestRanges(headers, table), requiredDigests(parsed));
+  const algorithms = requiredDigests(parsed);
+  const given = opts.imageDigests;
+  const hashing =
+    given && algorithms.every((a) => given.has(a))
+      ? Promise.resolve(new Map(algorithms.map((a) => [a, given.get(a)!])))
+      : hashRanges(file, authenticodeDigestRanges(headers, table), algorithms);
   const ctx = { engine: opts.engine ?? signingCryptoEngine(), imageDigests: hashing, now: opts.now ?? new Date() };
   const [, entries] = await Promise.all([hashing, Promise.all(parsed.signatures.map((sig) => checkAuthenticodeSignature(sig, ctx)))]);
   result.signatures.push(...entries);
   result.status = combinedStatus(result.signatures);
+}
+
+/**
+ * What the image digest of a signed PE covers and with which algorithms, read from its
+ * headers and signatures the way verifyAuthenticode reads them; undefined for anything
+ * that is not a well-formed signed PE (the verifier then says what is wrong itself).
+ */
+export async function planImageDigest(file: RandomAccessFile): Promise<{ ranges: ByteRange[]; algorithms: string[] } | undefined> {
+  try {
+    const magic = await file.read(0, 2);
+    if (magic.length < 2 || magic[0] !== 0x4d || magic[1] !== 0x5a) return undefined;
+    const headers = await readPeHeaders(file);
+    const table = locateTable(headers);
+    if (!table) return undefined;
+    const layout = await readCertificateTable(file, table.offset, table.size);
+    if (layout.error || !layout.pkcs7) return undefined;
+    const parsed = parseAuthenticodeSignatures(layout.pkcs7.bytes);
+    if (parsed.error) return undefined;
+    return { ranges: authenticodeDigestRanges(headers, table), algorithms: requiredDigests(parsed) };
+  } catch {
+    return undefined;
+  }
 }
 
 export async function verifyAuthenticode(file: RandomAccessFile, opts: VerifyAuthenticodeOptions): Promise<SignatureVerification> {

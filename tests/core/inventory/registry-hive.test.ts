@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { LocalTargetFs } from '../../../src/core/os/target-fs.js';
 import { HiveError, RegistryHive, hiveString, type HiveKey } from '../../../src/core/inventory/windows/registry-hive.js';
 import { regValueFromHive } from '../../../src/core/inventory/windows/offline-uninstall-entries.js';
@@ -66,7 +66,9 @@ describe('RegistryHive on hives hivex wrote (hivexsh)', () => {
       'dword:0x00000001',
     ]);
     const fs = new LocalTargetFs(dir);
-    const h = await RegistryHive.open(await fs.open('SOFTWARE'), 'SOFTWARE');
+    const handle = await fs.open('SOFTWARE');
+    onTestFinished(() => handle.close());
+    const h = await RegistryHive.open(handle, 'SOFTWARE');
     expect(h.dirty).toBe(false);
     const uninstall = await h.openPath(['MICROSOFT', 'windows', 'CurrentVersion', 'uninstall']);
     expect(uninstall).toBeDefined();
@@ -90,7 +92,9 @@ describe('RegistryHive on hives hivex wrote (hivexsh)', () => {
     const lines = hivexMkdirs(['Software', 'Many']);
     for (let i = 0; i < 300; i++) lines.push(`add Entry${String(i).padStart(3, '0')}`);
     hivexsh(file, lines);
-    const h = await RegistryHive.open(await new LocalTargetFs(dir).open('NTUSER.DAT'), 'NTUSER.DAT');
+    const handle = await new LocalTargetFs(dir).open('NTUSER.DAT');
+    onTestFinished(() => handle.close());
+    const h = await RegistryHive.open(handle, 'NTUSER.DAT');
     const many = await h.openPath(['Software', 'Many']);
     const names = (await h.subkeys(many!)).map((k) => k.name);
     expect(names).toHaveLength(300);

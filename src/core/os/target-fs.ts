@@ -97,6 +97,12 @@ function direntType(d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLi
 export interface LocalTargetFsOptions {
   /** Resolve path segments case-insensitively (Windows targets). */
   caseInsensitive?: boolean;
+  /**
+   * The host's own file system ignores case (Windows: NTFS as Windows opens it), so the
+   * exact path already finds any case variant and no segment needs resolving. Default:
+   * true on Windows.
+   */
+  hostIgnoresCase?: boolean;
   /** How paths are shown: `windows` shows C:\-style paths for a live Windows root. */
   displayStyle?: 'posix' | 'windows';
 }
@@ -109,7 +115,7 @@ export class LocalTargetFs implements TargetFs {
 
   constructor(root: string, opts: LocalTargetFsOptions = {}) {
     this.root = path.resolve(root);
-    this.caseInsensitive = opts.caseInsensitive ?? false;
+    this.caseInsensitive = (opts.caseInsensitive ?? false) && !(opts.hostIgnoresCase ?? process.platform === 'win32');
     this.displayStyle = opts.displayStyle ?? 'posix';
   }
 
@@ -119,6 +125,14 @@ export class LocalTargetFs implements TargetFs {
       throw new FsAccessError('EINVAL', relPath, `${relPath}: ".." is not allowed in a target path`);
     }
     if (!this.caseInsensitive) return path.join(this.root, ...segments);
+    // Most names are written as the pack writes them: one lstat settles those.
+    const exact = path.join(this.root, ...segments);
+    try {
+      await fsp.lstat(exact);
+      return exact;
+    } catch {
+      // resolve segment by segment below
+    }
     let current = this.root;
     for (const seg of segments) {
       const exact = path.join(current, seg);

@@ -49,6 +49,16 @@ describe('user profiles and locations on a Windows layout', () => {
     expect(msis.problems).toEqual([]);
   });
 
+  it('on a host whose file system ignores case (Windows) the exact path is used as is, with no segment resolution', async () => {
+    const root = await tree({ 'Users/alice/appdata/local/programs/3cxdesktopapp/3CXDesktopApp.exe': 'MZ' });
+    const wanted = 'Users/alice/AppData/Local/Programs/3CXDesktopApp/3CXDesktopApp.exe';
+    // Resolved here, where the host file system is case-sensitive...
+    expect((await new LocalTargetFs(root, { caseInsensitive: true, hostIgnoresCase: false }).stat(wanted)).size).toBe(2);
+    // ...and handed to the host unchanged where the host resolves case itself (so on this
+    // Linux host the differently-cased path is not found: proof that nothing was resolved).
+    await expect(new LocalTargetFs(root, { caseInsensitive: true, hostIgnoresCase: true }).stat(wanted)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('detects macOS and Linux layouts', async () => {
     expect(await detectPlatform(new LocalTargetFs(await tree({ 'Applications/': '', 'Users/alice/Library/': '' })))).toBe('macos');
     expect(await detectPlatform(new LocalTargetFs(await tree({ 'Users/alice/Library/Preferences/': '' })))).toBe('macos');

@@ -134,6 +134,7 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp | null> {
     logger,
   });
 
+  let closeProxy: () => Promise<void> = async () => {};
   const shutdown = async () => {
     unsubscribe();
     removeIpc();
@@ -145,6 +146,8 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp | null> {
         new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS)),
       ]);
     }
+    // After the agent's last flush: the proxy connections it may have used.
+    await closeProxy().catch(() => undefined);
   };
   app.on('before-quit', (event) => {
     if (stopped) return;
@@ -287,6 +290,7 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp | null> {
 
   try {
     const proxy = await applyProxySetting(electron.session.defaultSession, o.proxy ?? 'system', logger);
+    closeProxy = proxy.close;
     const sealing = await safeStorageSealer(electron.safeStorage, o.platform);
     if (!sealing.sealer) logger.info('device credential kept as an owner-only file', { why: sealing.why });
     agent = await o.agentFactory({

@@ -1,23 +1,11 @@
 /**
- * Streaming SHA-256 of one file on the target: memory stays at one read buffer whatever
+ * Streaming SHA-256 of one file on the target: memory stays at two read buffers whatever
  * the file's size (the 3CX executable is about 150 MB).
  */
-import { createHash } from 'node:crypto';
 import type { FileStat, TargetFs } from '../os/target-fs.js';
 import type { ImageDigestCache } from '../signing/image-digest-cache.js';
 import { hashFileAndRanges } from '../signing/pe-image-digest.js';
 import { planImageDigest } from '../signing/verify-authenticode.js';
-
-export async function sha256File(fs: TargetFs, relPath: string): Promise<{ sha256: string; size: number }> {
-  const stream = await fs.createReadStream(relPath);
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), size };
-}
 
 /**
  * SHA-256 of a file inventory found, in one pass that also computes its Authenticode

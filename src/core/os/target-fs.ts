@@ -11,7 +11,6 @@
  * Every failure is a FsAccessError naming the path and the errno code, so callers can turn
  * "permission denied on one profile" into a finding instead of a crash.
  */
-import { createReadStream, type ReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -69,7 +68,6 @@ export interface TargetFs {
   open(relPath: string): Promise<RandomAccessFile>;
   /** Reads a whole file, refusing files larger than maxBytes. */
   readFile(relPath: string, maxBytes: number): Promise<Buffer>;
-  createReadStream(relPath: string, opts?: { highWaterMark?: number }): Promise<ReadStream>;
   /** The host path a relative path resolves to, for evidence shown to people. */
   displayPath(relPath: string): string;
 }
@@ -212,15 +210,6 @@ export class LocalTargetFs implements TargetFs {
     } finally {
       await file.close();
     }
-  }
-
-  async createReadStream(relPath: string, opts: { highWaterMark?: number } = {}): Promise<ReadStream> {
-    const host = await this.hostPath(relPath);
-    return await new Promise<ReadStream>((resolve, reject) => {
-      const stream = createReadStream(host, { highWaterMark: opts.highWaterMark ?? 1024 * 1024 });
-      stream.once('open', () => resolve(stream));
-      stream.once('error', (err) => reject(toError(err, relPath)));
-    });
   }
 
   displayPath(relPath: string): string {

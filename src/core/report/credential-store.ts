@@ -95,16 +95,20 @@ export class FileCredentialStore implements CredentialStore {
     }
     if (json !== null && typeof json === 'object' && 'sealedSecret' in json) return await this.openSealed(json);
     const parsed = StoredCredentialSchema.safeParse(json);
-    if (!parsed.success) return { state: 'invalid', problem: `${this.file} is not a device credential (${parsed.error.issues[0]?.path.join('.') || 'top level'})` };
+    if (!parsed.success) return this.notACredential(parsed.error);
     // A secret stored before a sealer was available is sealed now (best effort: it stays
     // usable as it is if that fails).
     if (this.opts.sealer) await this.save(parsed.data).catch(() => undefined);
     return { state: 'present', credential: parsed.data };
   }
 
+  private notACredential(error: z.ZodError): CredentialLoad {
+    return { state: 'invalid', problem: `${this.file} is not a device credential (${error.issues[0]?.path.join('.') || 'top level'})` };
+  }
+
   private async openSealed(json: object): Promise<CredentialLoad> {
     const parsed = SealedCredentialSchema.safeParse(json);
-    if (!parsed.success) return { state: 'invalid', problem: `${this.file} is not a device credential (${parsed.error.issues[0]?.path.join('.') || 'top level'})` };
+    if (!parsed.success) return this.notACredential(parsed.error);
     const { sealedSecret, ...rest } = parsed.data;
     const sealer = this.opts.sealer;
     const cannot = (why: string): CredentialLoad => ({ state: 'sealed', serverUrl: rest.serverUrl, deviceId: rest.deviceId, by: sealedSecret.by, problem: `${this.file}: ${why}` });

@@ -24,7 +24,7 @@ import { redactProxyUrl } from './proxy-url.js';
 
 export type ProxyPlan =
   | { kind: 'direct' }
-  /** From the environment; `proxy` is the one used for https (the agent speaks https in production). */
+  /** From the environment; `httpsProxy` is the one used for https (the agent speaks https in production). */
   | { kind: 'env'; httpsProxy: string; httpProxy: string | undefined; noProxy: string | undefined }
   | { kind: 'url'; url: string };
 

@@ -6,7 +6,7 @@ import { LocalTargetFs } from '../../../src/core/os/target-fs.js';
 import { listUserProfiles } from '../../../src/core/inventory/user-profiles.js';
 import { resolveLocation } from '../../../src/core/inventory/resolve-location.js';
 import { detectPlatform } from '../../../src/core/inventory/scan-target.js';
-import { sha256File } from '../../../src/core/inventory/file-hash.js';
+import { hashInstalledFile } from '../../../src/core/inventory/file-hash.js';
 
 async function tree(files: Record<string, string>): Promise<string> {
   const root = await mkdtemp(path.join(tmpdir(), 'vigil-tree-'));
@@ -68,8 +68,8 @@ describe('user profiles and locations on a Windows layout', () => {
   it('hashes a file by streaming and reports missing files as FsAccessError', async () => {
     const root = await tree({ 'a.bin': 'abc' });
     const fs = new LocalTargetFs(root);
-    expect(await sha256File(fs, 'a.bin')).toEqual({ sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', size: 3 });
-    await expect(sha256File(fs, 'missing.bin')).rejects.toMatchObject({ name: 'FsAccessError', code: 'ENOENT' });
+    expect(await hashInstalledFile(fs, 'a.bin', await fs.stat('a.bin'), undefined)).toEqual({ sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', size: 3 });
+    await expect(hashInstalledFile(fs, 'missing.bin', { type: 'file', size: 0, mtimeMs: 0 }, undefined)).rejects.toMatchObject({ name: 'FsAccessError', code: 'ENOENT' });
     await expect(fs.list('../etc')).rejects.toMatchObject({ code: 'EINVAL' });
   });
 });

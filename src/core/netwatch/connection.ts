@@ -78,6 +78,18 @@ export interface ConnectionSource {
   attribute(connections: readonly Connection[]): Promise<ConnectionSnapshot>;
 }
 
+/** A parsed snapshot as is, or attributed when the caller asked for `all` (every source's last step). */
+export async function withAttribution(source: Pick<ConnectionSource, 'attribute'>, parsed: ConnectionSnapshot, opts: SnapshotOptions): Promise<ConnectionSnapshot> {
+  if (opts.attribute !== 'all') return parsed;
+  const a = await source.attribute(parsed.connections);
+  return { connections: a.connections, problems: mergeProblems([...parsed.problems, ...a.problems]) };
+}
+
+/** The distinct process ids the connections name (0 and unknown left out). */
+export function distinctPids(connections: readonly Connection[]): number[] {
+  return [...new Set(connections.map((c) => c.pid ?? 0).filter((p) => p > 0))];
+}
+
 /** Identifies one socket across snapshots (protocol and both endpoints). */
 export function connectionKey(c: Connection): string {
   return `${c.protocol}|${c.local.address}|${c.local.port}|${c.remote.address}|${c.remote.port}`;

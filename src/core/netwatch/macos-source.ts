@@ -12,7 +12,7 @@
  * measured on this Linux build machine: see docs/NETWATCH.md.
  */
 import type { CommandRunner } from '../os/command-runner.js';
-import { mergeProblems, type Connection, type ConnectionSnapshot, type ConnectionSource, type SnapshotOptions, type SourceProblem } from './connection.js';
+import { distinctPids, mergeProblems, withAttribution, type Connection, type ConnectionSnapshot, type ConnectionSource, type SnapshotOptions, type SourceProblem } from './connection.js';
 import { parseLsofFields } from './lsof-parser.js';
 import { parsePsPidComm } from './ps-parser.js';
 
@@ -40,15 +40,11 @@ export class MacosLsofSource implements ConnectionSource {
       return { connections: [], problems: [{ code: 'command', message: r.error ?? `lsof exited with ${r.code}: ${r.stderr.trim().slice(0, 200)}` }] };
     }
     const parsed = parseLsofFields(r.stdout);
-    if (opts.attribute === 'all') {
-      const a = await this.attribute(parsed.connections);
-      return { connections: a.connections, problems: mergeProblems([...parsed.problems, ...a.problems]) };
-    }
-    return parsed;
+    return withAttribution(this, parsed, opts);
   }
 
   async attribute(connections: readonly Connection[]): Promise<ConnectionSnapshot> {
-    const pids = [...new Set(connections.map((c) => c.pid ?? 0).filter((p) => p > 0))];
+    const pids = distinctPids(connections);
     if (pids.length === 0) return { connections: [...connections], problems: [] };
     const problems: SourceProblem[] = [];
     const r = await this.runner.run('ps', ['-o', 'pid=,comm=', '-p', pids.join(',')], { timeoutMs: this.timeoutMs });

@@ -11,6 +11,7 @@ import { endianness } from 'node:os';
 import * as path from 'node:path';
 import {
   mergeProblems,
+  withAttribution,
   type Connection,
   type ConnectionSnapshot,
   type ConnectionSource,
@@ -80,11 +81,7 @@ export class ProcNetSource implements ConnectionSource {
     const live = new Set<number>();
     for (const c of connections) if (c.inode) live.add(c.inode);
     this.owners.prune(live);
-    if (opts.attribute === 'all') {
-      const attributed = await this.attribute(connections);
-      return { connections: attributed.connections, problems: mergeProblems([...problems, ...attributed.problems]) };
-    }
-    return { connections, problems: mergeProblems(problems) };
+    return withAttribution(this, { connections, problems: mergeProblems(problems) }, opts);
   }
 
   async attribute(connections: readonly Connection[]): Promise<ConnectionSnapshot> {

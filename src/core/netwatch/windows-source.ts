@@ -11,7 +11,7 @@
  * XP; PowerShell runs only when there is something to attribute.
  */
 import type { CommandRunner } from '../os/command-runner.js';
-import { mergeProblems, type Connection, type ConnectionSnapshot, type ConnectionSource, type SnapshotOptions, type SourceProblem } from './connection.js';
+import { distinctPids, mergeProblems, withAttribution, type Connection, type ConnectionSnapshot, type ConnectionSource, type SnapshotOptions, type SourceProblem } from './connection.js';
 import { parseNetstatNao } from './netstat-parser.js';
 import { parseTasklistCsv } from './tasklist-parser.js';
 import { parseWin32ProcessJson } from './win32-process-json.js';
@@ -57,15 +57,11 @@ export class WindowsNetstatSource implements ConnectionSource {
       return { connections: [], problems: [{ code: 'command', message: r.error ?? `netstat -nao exited with ${r.code}: ${r.stderr.trim().slice(0, 200)}` }] };
     }
     const parsed = parseNetstatNao(r.stdout);
-    if (opts.attribute === 'all') {
-      const a = await this.attribute(parsed.connections);
-      return { connections: a.connections, problems: mergeProblems([...parsed.problems, ...a.problems]) };
-    }
-    return parsed;
+    return withAttribution(this, parsed, opts);
   }
 
   async attribute(connections: readonly Connection[]): Promise<ConnectionSnapshot> {
-    const pids = [...new Set(connections.map((c) => c.pid ?? 0).filter((p) => p > 0))];
+    const pids = distinctPids(connections);
     if (pids.length === 0) return { connections: [...connections], problems: [] };
     const problems: SourceProblem[] = [];
     const names = new Map<number, string>();

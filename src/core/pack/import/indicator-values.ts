@@ -24,6 +24,7 @@ export function refang(raw: string): string {
 
 export type HashAlgorithm = 'sha256' | 'sha1' | 'md5';
 const HASH_LENGTH: Record<HashAlgorithm, number> = { sha256: 64, sha1: 40, md5: 32 };
+const HASH_NAME: Record<HashAlgorithm, string> = { sha256: 'SHA-256', sha1: 'SHA-1', md5: 'MD5' };
 
 /**
  * STIX hash-algorithm-ov names (and the spellings feeds use: "sha256", "SHA_256", "md5").
@@ -44,7 +45,7 @@ export function checkHash(algorithm: HashAlgorithm, raw: string): Checked {
   const v = raw.trim().toLowerCase();
   const want = HASH_LENGTH[algorithm];
   if (!/^[0-9a-f]*$/.test(v)) return { ok: false, reason: `${JSON.stringify(raw)} is not hexadecimal` };
-  if (v.length !== want) return { ok: false, reason: `${algorithm.toUpperCase()} must be ${want} hex digits, got ${v.length}` };
+  if (v.length !== want) return { ok: false, reason: `${HASH_NAME[algorithm]} must be ${want} hex digits, got ${v.length}` };
   return { ok: true, value: v };
 }
 

@@ -19,6 +19,8 @@ interface Mapped {
   items: Draftable[];
   unmapped: { value: string; reason: string }[];
 }
+const CERTIFICATE_REASON = "certificate details belong in the pack's signers, written by hand with the application and disposition";
+
 /** A problem with the feed itself (not merely something a pack cannot hold). */
 class Malformed extends Error {}
 
@@ -85,7 +87,7 @@ function mapEquality(c: Extract<Comparison, { type: 'test' }>, lit: Literal, whe
     return { items: [{ kind: 'file', [h.algorithm]: h.value }], unmapped: [] };
   }
   if (objectType === 'file' && prop === 'name') return unmapped(shown, 'a file name alone is not matched: write it as an artefact with a location if the sources say where it lies');
-  if (objectType === 'x509-certificate') return unmapped(shown, 'certificate details belong in the pack\'s signers, written by hand with the application and disposition');
+  if (objectType === 'x509-certificate') return unmapped(shown, CERTIFICATE_REASON);
   return unmapped(shown, `${formatPath(c.path)} is not something a pack matches (it holds file hashes, domain names, URLs and IP addresses)`);
 }
 
@@ -94,17 +96,20 @@ function mapFileAnd(terms: Comparison[], where: string, shown: string): Mapped {
   const file: FileDraft = { kind: 'file' };
   const dropped: string[] = [];
   for (const t of terms) {
-    if (t.type !== 'test' || t.negated || t.op !== '=' || Array.isArray(t.value) || t.value.kind !== 'string' || t.path.objectType !== 'file') {
+    if (t.type !== 'test') return unmapped(shown, 'an AND that is not equality tests on one file: a pack cannot express it');
+    const { steps } = t.path;
+    const isHash = steps[0] === 'hashes' && steps.length === 2 && typeof steps[1] === 'string';
+    const isName = steps.length === 1 && steps[0] === 'name';
+    if (!isHash && !isName) return unmapped(shown, `${formatPath(t.path)} narrows the file in a way a pack cannot express (it holds hashes and a name)`);
+    if (t.negated || t.op !== '=' || Array.isArray(t.value) || t.value.kind !== 'string') {
       return unmapped(shown, 'an AND that is not equality tests on one file: a pack cannot express it');
     }
-    const { steps } = t.path;
-    if (steps[0] === 'hashes' && steps.length === 2 && typeof steps[1] === 'string') {
-      const h = fileHash(steps[1], t.value.value, `${where}: ${formatPath(t.path)}`);
+    if (isHash) {
+      const h = fileHash(steps[1] as string, t.value.value, `${where}: ${formatPath(t.path)}`);
       if ('unsupported' in h) dropped.push(h.unsupported);
       else if (file[h.algorithm] && file[h.algorithm] !== h.value) return unmapped(shown, `two different ${h.algorithm.toUpperCase()} values for one file can never both match`);
       else file[h.algorithm] = h.value;
-    } else if (steps.length === 1 && steps[0] === 'name') file.fileName = t.value.value;
-    else return unmapped(shown, `${formatPath(t.path)} narrows the file in a way a pack cannot express (it holds hashes and a name)`);
+    } else file.fileName = t.value.value;
   }
   if (!file.sha256 && !file.sha1 && !file.md5) return unmapped(shown, dropped.length ? `only ${dropped.join(', ')} hashes, which a pack cannot match` : 'no hash: a pack matches files by hash');
   return { items: [file], unmapped: [] };
@@ -114,6 +119,7 @@ function mapComparison(c: Comparison, where: string): Mapped {
   if (c.type === 'and' || c.type === 'or') {
     if (c.type === 'or') return join(c.terms.map((t) => mapComparison(t, where)));
     if (c.terms.every((t) => t.type === 'test' && t.path.objectType === 'file')) return mapFileAnd(c.terms, where, formatComparison(c));
+    if (c.terms.every((t) => t.type === 'test' && t.path.objectType === 'x509-certificate')) return unmapped(formatComparison(c), CERTIFICATE_REASON);
     return unmapped(formatComparison(c), 'an AND across different properties or objects: a pack matches single indicators');
   }
   if (c.type === 'exists') return unmapped(formatComparison(c), 'EXISTS tests have no place in a pack');

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDraft } from '../../../../src/core/pack/import/draft.js';
 import { FeedError, MAX_FEED_BYTES, type FeedResult } from '../../../../src/core/pack/import/feed.js';
-import { parseFeedText } from '../../../../src/core/pack/import/read-feed.js';
+import { parseFeedText, readFeedFile } from '../../../../src/core/pack/import/read-feed.js';
 import { parsePack, PackError } from '../../../../src/core/pack/load.js';
 
 const FIXTURES = path.join(import.meta.dirname, '../../../fixtures/pack-import');
@@ -119,6 +120,15 @@ describe('STIX 2.1 bundle import', () => {
       `${ID(4)}: pattern: file:hashes.'SHA-999': unknown hash algorithm "SHA-999" (STIX names MD5, SHA-1, SHA-256, SHA-512, SHA3-256, SHA3-512, SSDEEP, TLSH)`,
       'file--00000000-0000-4000-8000-000000000010: hashes.MD5: "zz" is not hexadecimal',
     ]);
+  });
+
+  it('refuses a huge file by its size, without reading it, and names an unreadable one', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vigil-feed-'));
+    const file = path.join(dir, 'huge.json');
+    await writeFile(file, '{');
+    await truncate(file, MAX_FEED_BYTES + 1); // sparse: nothing is really written or read
+    await expect(readFeedFile(file, 'huge.json')).rejects.toThrow(`huge.json: the file is ${MAX_FEED_BYTES + 1} bytes; feeds are limited to ${MAX_FEED_BYTES}`);
+    await expect(readFeedFile(path.join(dir, 'missing.json'), 'missing.json')).rejects.toThrow('missing.json: cannot read: ENOENT');
   });
 
   it('refuses huge input before parsing it', () => {

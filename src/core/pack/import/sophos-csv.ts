@@ -15,7 +15,7 @@ const TYPE_COLUMNS = ['indicator_type', 'indicator', 'type'];
 const DATA_COLUMNS = ['data', 'hash', 'value'];
 const NOTE_COLUMNS = ['note', 'notes'];
 
-const HASH_TYPES: Record<string, HashAlgorithm> = { sha256: 'sha256', 'sha-256': 'sha256', sha_256: 'sha256', sha1: 'sha1', 'sha-1': 'sha1', sha_1: 'sha1', md5: 'md5' };
+const HASH_TYPES: Record<string, HashAlgorithm> = { sha256: 'sha256', sha_256: 'sha256', sha1: 'sha1', sha_1: 'sha1', md5: 'md5' };
 const UNMAPPED_TYPES: Record<string, string> = {
   filename: 'a file name alone is not matched: write it as an artefact with a location if the sources say where it lies',
   file_name: 'a file name alone is not matched: write it as an artefact with a location if the sources say where it lies',
@@ -27,8 +27,13 @@ const UNMAPPED_TYPES: Record<string, string> = {
   certificate_serial: 'certificate details belong in the pack\'s signers, written by hand with the issuer, application and disposition',
 };
 
+/** Header names and indicator types as the lists spell them: "Indicator type", "Indicator_Type", "SHA-256", "IP address". */
+function normal(name: string): string {
+  return name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+}
+
 function column(header: string[], names: string[]): number {
-  return header.findIndex((h) => names.includes(h.trim().toLowerCase()));
+  return header.findIndex((h) => names.includes(normal(h)));
 }
 
 /** Parses a Sophos-layout CSV; throws FeedError naming the line and column of each problem. */
@@ -54,8 +59,9 @@ export function sophosCsvFeed(text: string, feed: string): FeedResult {
   let title: string | undefined;
   // The description row may sit anywhere, but every row cites it: read it first.
   for (const r of rows) {
-    if ((r.fields[typeCol] ?? '').trim().toLowerCase() !== 'description') continue;
-    const url = checkUrl(r.fields[dataCol] ?? '');
+    if (normal(r.fields[typeCol] ?? '') !== 'description') continue;
+    const rawUrl = refang(r.fields[dataCol] ?? '');
+    const url = /^https?:\/\//i.test(rawUrl) ? checkUrl(rawUrl) : ({ ok: false } as const);
     const note = noteCol >= 0 ? (r.fields[noteCol] ?? '').trim() : '';
     title ??= note || undefined;
     if (url.ok && !sources.some((s) => s.url === url.value)) {
@@ -68,7 +74,7 @@ export function sophosCsvFeed(text: string, feed: string): FeedResult {
   const unmapped: Unmapped[] = [];
   const problems: string[] = [];
   for (const r of rows) {
-    const type = (r.fields[typeCol] ?? '').trim().toLowerCase();
+    const type = normal(r.fields[typeCol] ?? '');
     const raw = (r.fields[dataCol] ?? '').trim();
     const note = noteCol >= 0 ? (r.fields[noteCol] ?? '').trim() : '';
     const origin = `${feed} line ${r.line}`;
@@ -93,7 +99,7 @@ export function sophosCsvFeed(text: string, feed: string): FeedResult {
       else skip(d.reason);
       continue;
     }
-    if (type === 'ip' || type === 'ip address' || type === 'ip_port') {
+    if (type === 'ip' || type === 'ip_address' || type === 'ip_port') {
       const ip = checkIp(type === 'ip_port' ? refang(raw).replace(/:(\d+)$/, '') : raw);
       if (ip.ok) items.push({ ...base, kind: 'ip', value: ip.value });
       else skip(ip.reason);

@@ -151,6 +151,16 @@ describe('Sophos-layout CSV import', () => {
     // The multi-line quoted note on line 7 did not shift the line numbers after it.
   });
 
+  it('accepts the header and type spellings found across the lists, and cites only a Description that is a URL', () => {
+    const feed = parseFeedText(
+      'Indicator type,Data,Notes,,,\nDescription,see the blog,Some campaign\nSHA-256,' + 'e'.repeat(64) + ',dropper.exe\nIP address,203.0.113.9,C2\nip_port,198.51.100.4:8443,C2 with port\n',
+      'other.csv',
+    );
+    expect(feed.sources).toEqual([]);
+    expect(feed.title).toBe('Some campaign');
+    expect(feed.items.map((i) => (i.kind === 'file' ? `file:${i.fileName}` : `${i.kind}:${i.value}`))).toEqual(['file:dropper.exe', 'ip:203.0.113.9', 'ip:198.51.100.4']);
+  });
+
   it('names the line and field of malformed rows, and refuses a file without the layout\'s header', () => {
     expect(() => parseFeedText('Indicator_type,Data,Note\r\nSHA256,abcd,short\r\nMD5,XYZ,bad\r\n', 'v.csv')).toThrow(/v\.csv: 2 problems:\n {2}- line 2: Data: SHA-256 must be 64 hex digits, got 4\n {2}- line 3: Data: "XYZ" is not hexadecimal/);
     expect(() => parseFeedText('Name,Value\r\nx,y\r\n', 'v.csv')).toThrow(/line 1: expected a header with an Indicator_type \(or Indicator\) column and a Data column/);

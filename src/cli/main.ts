@@ -12,7 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: Co
   watch: { summary: 'watch outbound connections for the packs\' malicious hosts', load: () => import('./commands/watch.js') },
   run: { summary: 'the headless agent: scan, watch and report to the partner backend', load: () => import('./commands/run.js') },
   server: { summary: 'the reference partner backend (start, enrolment tokens)', load: () => import('./commands/server.js') },
-  pack: { summary: 'validate, sign, and make keys for incident packs', load: () => import('./commands/pack.js') },
+  pack: { summary: 'draft from feeds, validate, sign, and make keys for incident packs', load: () => import('./commands/pack.js') },
   config: { summary: 'show the effective settings and where each comes from', load: () => import('./commands/config.js') },
 };
 

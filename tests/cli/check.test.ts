@@ -17,6 +17,7 @@ import { makePe } from '../helpers/make-pe.js';
 import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-version-resource.js';
 import { PLANTED_PAYLOAD, PLANTED_SHA256, testPack } from '../helpers/test-pack.js';
 import { emptyHive, hivexMkdirs, hivexSetStrings, hivexsh } from '../helpers/make-hive.js';
+import { needsTools } from '../helpers/system-tool.js';
 
 const WIN_APP = 'Users/alice/AppData/Local/Programs/3CXDesktopApp';
 const MAC_APP = 'Applications/3CX Desktop App.app';
@@ -98,7 +99,7 @@ describe('vigil check --root on a Windows per-user layout, built-in 3CX pack', (
     expect(report.verdict.status).toBe('compromised');
   });
 
-  it('an offline image: uninstall entries come from its SOFTWARE hive and NTUSER.DAT, and a custom install folder they name is inspected', async () => {
+  it('an offline image: uninstall entries come from its SOFTWARE hive and NTUSER.DAT, and a custom install folder they name is inspected', needsTools('hivexsh'), async () => {
     const software = path.join(await mkdtemp(path.join(tmpdir(), 'vigil-hive-')), 'SOFTWARE');
     writeFileSync(software, emptyHive());
     hivexsh(software, [
@@ -215,7 +216,7 @@ describe('known-bad hashes (a test pack whose hash is of a generated file)', () 
 });
 
 describe('vigil check --root on a macOS layout', () => {
-  it('reads XML and binary Info.plists: 18.12.416 in /Applications is compromised, a user copy at 18.12.422 is at risk', async () => {
+  it('reads XML and binary Info.plists: 18.12.416 in /Applications is compromised, a user copy at 18.12.422 is at risk', needsTools('python3'), async () => {
     const root = await tree({
       [`${MAC_APP}/Contents/Info.plist`]: infoPlist('18.12.416', 'xml'),
       [`Users/carol/${MAC_APP}/Contents/Info.plist`]: infoPlist('18.12.422', 'binary'),
@@ -281,7 +282,7 @@ describe('bad input', () => {
 });
 
 describe('a profile the scan may not read', () => {
-  it.skipIf(process.getuid?.() !== 0)('is a grey finding naming the user, and the verdict is unknown (exit 3) when nothing worse is found', async () => {
+  it.skipIf(process.getuid?.() !== 0)('is a grey finding naming the user, and the verdict is unknown (exit 3) when nothing worse is found', needsTools('setpriv'), async () => {
     // Real permissions need a non-root reader: run the built CLI entry as "nobody".
     const root = await tree(windowsTree({ 'Users/alice/AppData/Local/Programs/3CXDesktopApp/3CXDesktopApp.exe': exeWithVersion('18.12.425') }));
     await chmod(root, 0o755);

@@ -16,6 +16,7 @@ import { appleCodeSignatureCommands } from '../../../src/core/signing/apple-code
 import { FindingSchema } from '../../../src/shared/scan.js';
 import type { ScanContext } from '../../../src/core/scan.js';
 import { LEAF_SUBJECT_WINDOWS, makeSigningFixtures, type SigningFixtures } from '../../helpers/signing-fixtures.js';
+import { needsTools } from '../../helpers/system-tool.js';
 
 let fx: SigningFixtures;
 const NOW = new Date('2026-11-25T10:00:00Z');
@@ -40,11 +41,11 @@ async function one(executable: string, expected: BuildSigning) {
   return f;
 }
 
-beforeAll(() => {
-  fx = makeSigningFixtures();
-});
+describe('Windows: the agent\'s own executable against the expected publisher', needsTools('openssl', 'osslsigncode'), () => {
+  beforeAll(() => {
+    fx = makeSigningFixtures();
+  });
 
-describe('Windows: the agent\'s own executable against the expected publisher', () => {
   it('signed by the expected publisher (subject): intact, info', async () => {
     const f = await one(fx.files.validSha256, release({ subjects: [LEAF_SUBJECT_WINDOWS] }));
     expect(f.severity).toBe('info');

@@ -15,7 +15,7 @@ import type { CliIo } from '../../src/cli/io.js';
 import { ScanReportSchema, type ScanReport } from '../../src/shared/scan.js';
 import { makePe } from '../helpers/make-pe.js';
 import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-version-resource.js';
-import { PLANTED_PAYLOAD, PLANTED_SHA256, testPack } from '../helpers/test-pack.js';
+import { disarmedCopy, PLANTED_PAYLOAD, PLANTED_SHA256, testPack } from '../helpers/test-pack.js';
 import { emptyHive, hivexMkdirs, hivexSetStrings, hivexsh } from '../helpers/make-hive.js';
 import { needsTools } from '../helpers/system-tool.js';
 
@@ -261,6 +261,29 @@ describe('vigil check --root on a Linux layout', () => {
     expect(report.target.platform).toBe('linux');
     expect(report.installs).toEqual([]);
     expect(report.verdict.status).toBe('ok');
+  });
+});
+
+describe('an unsigned pack with the id of the built-in one (issue 11, hole 7)', () => {
+  it('--pack with an unsigned copy of the 3CX pack at version 99, rules emptied: refused with a finding, and 18.12.416 is still compromised (exit 2)', async () => {
+    const { builtinPacks } = await import('../../src/core/pack/load.js');
+    const builtin = (await builtinPacks()).find((p) => p.pack.id === '3cx-desktopapp-2023-03')!;
+    const evil = await packFile(disarmedCopy(builtin.pack));
+    const root = await tree(windowsTree({ [`${WIN_APP}/3CXDesktopApp.exe`]: exeWithVersion('18.12.416') }));
+    const { code, report } = await checkJson(['--root', root, '--pack', evil]);
+    expect(code).toBe(2);
+    expect(report.packs).toEqual([builtin.ref]);
+    expect(report.findings.find((f) => f.severity === 'compromised')).toMatchObject({ ruleId: 'windows-trojanized' });
+    const refused = report.findings.find((f) => f.ruleId === 'pack-refused-unsigned')!;
+    expect(refused).toMatchObject({ severity: 'attention', evidence: { path: evil } });
+    expect(refused.evidence.error).toContain(`${evil}: unsigned pack "3cx-desktopapp-2023-03" version 99 not used: the built-in pack "3cx-desktopapp-2023-03" version 1 stays in use`);
+    const human = await check(['--root', root, '--pack', evil]);
+    expect(human.out).toMatch(/unsigned incident pack tried to replace the built-in/);
+
+    // An administrator who means it runs the copy alone, with --no-builtin: nothing is refused.
+    const alone = await checkJson(['--root', root, '--pack', evil, '--no-builtin']);
+    expect(alone.report.findings.some((f) => f.ruleId === 'pack-refused-unsigned')).toBe(false);
+    expect(alone.report.packs.map((p) => p.version)).toEqual([99]);
   });
 });
 

@@ -142,11 +142,6 @@ export function needsTools(...tools: SystemTool[]): TestOptions {
   return toolOptions(tools, cachedFind, isCi());
 }
 
-/** Whether `tool` is installed (for code outside a declared test, e.g. a choice between two peers). */
-export function haveTool(tool: SystemTool): boolean {
-  return cachedFind(tool) !== undefined;
-}
-
 /** The absolute path of a tool the calling test declared with needsTools. */
 export function toolPath(tool: SystemTool): string {
   const p = cachedFind(tool);

@@ -128,22 +128,35 @@ for (let i = 0; i <= RUNS; i++) {
   if (i > 0) for (const k of Object.keys(round) as (keyof Runs)[]) runs[k].push(round[k]);
 }
 const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)])) as Record<keyof Runs, number>;
+// The timed runs are only the work described if the check found what was planted: exit 1
+// (the planted manifest artefact is amber in the pack; the stand-in executables carry no
+// VERSIONINFO). Any other code means the figures timed something else, so there is no table.
+const EXPECTED_EXIT = 1;
 const verdict = spawnSync(process.execPath, [cli, 'check', '--root', WORK], { encoding: 'utf8' });
-const oursMarginal = Math.max(0, m.ours - m.oursBare);
+if (verdict.status !== EXPECTED_EXIT) {
+  process.stderr.write(`scan bench: vigil check --root ${WORK} exited ${verdict.status}, expected ${EXPECTED_EXIT}; the timings are not of the intended work.\n${verdict.stdout}\n${verdict.stderr}\n`);
+  process.exit(1);
+}
+// Marginal costs are differences of medians, so run-to-run noise can make either one come
+// out at or below zero. Both are treated alike (no clamping of ours alone, which could only
+// flatter our ratio); a ratio is judged only when both differences are above zero.
+const oursMarginal = m.ours - m.oursBare;
 const findMarginal = m.find - m.findBare;
 const walkMarginal = m.walkHash - m.walkHashBare;
+const judged = (peer: number) => oursMarginal > 0 && peer > 0 && oursMarginal / peer <= 0.25;
 printTable(
   `vigil check --root on ${PROFILES} profiles, ${FILES.toLocaleString('en')} unrelated files, 3 installs (40 MB exe each); medians of ${RUNS}, warm cache`,
   [
-    { measure: 'cost of the 200,000 unrelated files (tree - bare tree)', ours: oursMarginal, peer: findMarginal, unit: 'ms', peerName: 'find (full walk)', target: 'ratio <= 0.25', met: oursMarginal / findMarginal <= 0.25 },
-    { measure: 'same, vs the walk-and-hash script', ours: oursMarginal, peer: walkMarginal, unit: 'ms', peerName: 'find -iname | sha256sum', target: 'ratio <= 0.25', met: oursMarginal / walkMarginal <= 0.25 },
+    { measure: 'cost of the 200,000 unrelated files (tree - bare tree)', ours: oursMarginal, peer: findMarginal, unit: 'ms', peerName: 'find (full walk)', target: 'ratio <= 0.25', met: judged(findMarginal) },
+    { measure: 'same, vs the walk-and-hash script', ours: oursMarginal, peer: walkMarginal, unit: 'ms', peerName: 'find -iname | sha256sum', target: 'ratio <= 0.25', met: judged(walkMarginal) },
     { measure: 'whole job on the full tree', ours: m.ours, peer: m.walkHash, unit: 'ms', peerName: 'find -iname | sha256sum' },
     { measure: 'whole job on the full tree vs listing only', ours: m.ours, peer: m.find, unit: 'ms', peerName: 'find (full walk)' },
     { measure: 'fixed cost: Node start-up (vigil --help)', ours: m.start, peer: m.findBare, unit: 'ms', peerName: 'find on the bare tree' },
     { measure: '3 signed 40 MB installs: hash + verify signatures', ours: m.oursSigned, peer: m.walkHashVerify, unit: 'ms', peerName: 'sha256sum + osslsigncode verify, each exe' },
   ],
   [
-    `check exit code ${verdict.status} (expected 1: the planted manifest artefact is amber in the pack, and the stand-in executables carry no VERSIONINFO).`,
+    `check exit code ${verdict.status}, as expected (the planted manifest artefact is amber in the pack, and the stand-in executables carry no VERSIONINFO).`,
+    ...(oursMarginal <= 0 || findMarginal <= 0 || walkMarginal <= 0 ? ['A marginal cost at or below zero is within run-to-run noise: that row is not judged (met: NO); rerun on a quieter machine.'] : []),
     'Warm cache only: this sandbox cannot drop the page cache. On a real endpoint the walk is cold and reads every directory of every profile from disk; Vigil reads only the folders the packs name, so its gap grows.',
   ],
 );

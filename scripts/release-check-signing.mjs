@@ -18,12 +18,24 @@
  * Missing pieces: a banner on stderr, a GitHub `::warning` annotation per piece, a line in
  * the job summary, `signed=false` in $GITHUB_OUTPUT; exit 0 (an unsigned test build is
  * allowed), or 1 with --require (tagged releases). Exit 64 on bad usage.
+ *
+ * A build that will be signed must also pin its publisher for the agent's self-integrity
+ * check (VIGIL_PUBLISHER_SUBJECTS / VIGIL_PUBLISHER_THUMBPRINTS on Windows, APPLE_TEAM_ID
+ * on macOS; scripts/release-set-publisher.mjs writes them into the build): a signed build
+ * without that pin fails (exit 1) with or without --require, since the agent it ships could
+ * not tell its publisher's signature from anyone else's.
  */
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const has = (env, ...names) => names.every((n) => typeof env[n] === 'string' && env[n] !== '');
+const hasAny = (env, ...names) => names.some((n) => has(env, n));
+
+/** Whether the self-integrity publisher of `platform` is pinned (names only, never values). Pure. */
+export function publisherPinned(platform, env) {
+  return platform === 'windows' ? hasAny(env, 'VIGIL_PUBLISHER_SUBJECTS', 'VIGIL_PUBLISHER_THUMBPRINTS') : has(env, 'APPLE_TEAM_ID');
+}
 
 /** What is missing for `platform`, and how it would sign. Pure, for tests. */
 export function signingStatus(platform, env) {
@@ -59,6 +71,13 @@ function main(argv, env) {
   }
   const status = signingStatus(platform, env);
   if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, `signed=${status.signed}\nmethod=${status.method}\n`);
+  if (status.signed && !publisherPinned(platform, env)) {
+    const what = platform === 'windows' ? 'VIGIL_PUBLISHER_SUBJECTS or VIGIL_PUBLISHER_THUMBPRINTS' : 'APPLE_TEAM_ID';
+    process.stderr.write(`release-check-signing: the ${platform} build will be signed (${status.method}) but pins no publisher for its self-integrity check: set ${what}.\n`);
+    process.stdout.write(`::error title=${platform} publisher not pinned::set ${what} (docs/DEPLOY.md, Signing and self-integrity)\n`);
+    if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `- **${platform}: signed, but no publisher pinned** (set ${what})\n`);
+    return 1;
+  }
   if (status.signed) {
     process.stdout.write(`release-check-signing: ${platform} build will be signed (${status.method}).\n`);
     if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, `- ${platform}: signed (${status.method})\n`);

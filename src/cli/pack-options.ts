@@ -1,13 +1,16 @@
 /**
  * The packs a command uses: the built-in ones unless `--no-builtin`, plus each `--pack
  * FILE` (an administrator's explicit choice on the command line: accepted unsigned).
- * A pack that cannot be used is a usage error naming the file and the field.
+ * A pack that cannot be used is a usage error naming the file and the field. An unsigned
+ * pack with the id of a built-in pack is not used (mergePacks' rule holds on the command
+ * line too): it comes back in `refused`, for the command to report; `--no-builtin` runs
+ * such a pack on its own.
  */
 import * as path from 'node:path';
-import { builtinPacks, loadPackFile, mergePacks, PackError, type LoadedPack } from '../core/pack/load.js';
+import { builtinPacks, loadPackFile, mergePacks, PackError, type LoadedPack, type MergedPacks } from '../core/pack/load.js';
 import { UsageError, type CliIo } from './io.js';
 
-export async function loadCommandPacks(files: readonly string[], noBuiltin: boolean, io: CliIo): Promise<LoadedPack[]> {
+export async function loadCommandPacks(files: readonly string[], noBuiltin: boolean, io: CliIo): Promise<MergedPacks> {
   const packs: LoadedPack[] = [];
   try {
     if (!noBuiltin) packs.push(...(await builtinPacks()));

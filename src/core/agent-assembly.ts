@@ -12,7 +12,8 @@ import { defaultStateDir } from './config/state-dir.js';
 import { createAgent, type Agent, type AgentReportOptions, type ConnectionWatcher } from './agent.js';
 import type { ScanContext } from './scan.js';
 import type { Logger } from './logging/logger.js';
-import type { LoadedPack } from './pack/load.js';
+import type { LoadedPack, PackRefusal } from './pack/load.js';
+import { packRefusalFinding } from './pack/refusal-finding.js';
 import { checkServerUrl } from './report/server-url.js';
 import type { FetchLike } from './report/transport.js';
 import type { StableIdProbe } from './report/stable-id.js';
@@ -66,9 +67,12 @@ export interface AssembledAgent {
 /**
  * Loads the built-in packs and the configured pack files. A configured pack that does not
  * load is not fatal: the agent keeps the others and every scan carries an `unknown`
- * finding that names the file and the problem, so the fleet page shows it.
+ * finding that names the file and the problem, so the fleet page shows it. A configured
+ * pack that loads but is unsigned never replaces a built-in or signed pack of the same id
+ * (mergePacks): it is returned in `refused`, and every scan carries an `attention` finding
+ * saying why.
  */
-export async function loadConfiguredPacks(config: AgentConfig, log: Logger): Promise<{ packs: LoadedPack[]; problems: string[] }> {
+export async function loadConfiguredPacks(config: AgentConfig, log: Logger): Promise<{ packs: LoadedPack[]; problems: string[]; refused: PackRefusal[] }> {
   const { builtinPacks, loadPackFile, mergePacks } = await import('./pack/load.js');
   const packs: LoadedPack[] = [...(await builtinPacks())];
   const problems: string[] = [];
@@ -80,7 +84,9 @@ export async function loadConfiguredPacks(config: AgentConfig, log: Logger): Pro
       log.error('configured pack not loaded', { pack: file, problem: (err as Error).message });
     }
   }
-  return { packs: mergePacks(packs), problems };
+  const merged = mergePacks(packs);
+  for (const r of merged.refused) log.warn('configured pack refused', { pack: r.pack.file ?? r.pack.pack.id, problem: r.reason });
+  return { packs: merged.packs, problems, refused: merged.refused };
 }
 
 function packProblemCheck(problems: readonly string[]): ExtraCheck {
@@ -88,6 +94,10 @@ function packProblemCheck(problems: readonly string[]): ExtraCheck {
     problems.map((p) =>
       makeFinding({ category: 'scan', severity: 'unknown', ruleId: 'pack-not-loaded', title: `A configured incident pack could not be loaded: ${p}`, evidence: { error: p } }),
     );
+}
+
+function packRefusalCheck(refused: readonly PackRefusal[]): ExtraCheck {
+  return async (ctx) => refused.map((r) => packRefusalFinding(r, ctx.now));
 }
 
 function settingProblemCheck(problems: readonly string[]): ExtraCheck {
@@ -154,8 +164,8 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
   const log = deps.logger;
   const stateDir = config.stateDir ?? defaultStateDir();
   const report = reportOptions(config, deps, stateDir);
-  const { packs, problems } = await loadConfiguredPacks(config, log);
-  const checks = [packProblemCheck(problems), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
+  const { packs, problems, refused } = await loadConfiguredPacks(config, log);
+  const checks = [packProblemCheck(problems), packRefusalCheck(refused), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
   const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks);
   const watcher = deps.watcher?.(packs, config, log);
   const agent = createAgent({

@@ -53,7 +53,9 @@ async function startTray(): Promise<void> {
   const devConfig = electron.app.isPackaged ? undefined : process.env.VIGIL_CONFIG;
   // The same agent as `vigil run`: the real connection watch, and in a packaged app the
   // check of its own signature (in development process.execPath is Electron's own binary,
-  // whose signature says nothing about Vigil's code).
+  // whose signature says nothing about Vigil's code). On Windows that check also asks
+  // Windows' own trust verdict (WindowsAuthenticodeTrust, the default there): a release
+  // is "signed by its publisher" only when its pin matches and Windows trusts the chain.
   const binding = await bindTrayAgent({
     ...(devConfig ? { file: path.resolve(devConfig) } : {}),
     assembly: {

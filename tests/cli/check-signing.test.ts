@@ -15,6 +15,7 @@ import { ScanReportSchema, type Finding, type ScanReport } from '../../src/share
 import { makePe, SCN_CODE, SCN_DATA } from '../helpers/make-pe.js';
 import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-version-resource.js';
 import { appendInsideCertificateTable, fakePayload, LEAF_SERIAL, makeSigningPki, osslsign, samplePe, type SigningPki } from '../helpers/signing-fixtures.js';
+import { needsTools } from '../helpers/system-tool.js';
 import { testPack } from '../helpers/test-pack.js';
 
 const INSTALL = 'Users/alice/AppData/Local/Programs/3CXDesktopApp';
@@ -88,7 +89,7 @@ async function check(root: string, signers: unknown[]): Promise<{ code: number; 
   return { code, report, signatures: report.findings.filter((f) => f.category === 'signature'), stderr };
 }
 
-describe('vigil check --root: code signatures of the installs it finds', () => {
+describe('vigil check --root: code signatures of the installs it finds', needsTools('openssl', 'osslsigncode'), () => {
   it('client validly signed by the pack\'s trusted certificate: info finding with the signer, exit 0', async () => {
     const root = tree({ '3CXDesktopApp.exe': signedExe });
     const { code, report, signatures, stderr } = await check(root, [signer('good-cert', 'trusted', { sha256: leafSha256 })]);
@@ -170,7 +171,7 @@ describe('vigil check --root: code signatures of the installs it finds', () => {
   });
 });
 
-describe('vigil verify on the same files (exit codes IT scripts read)', () => {
+describe('vigil verify on the same files (exit codes IT scripts read)', needsTools('openssl', 'osslsigncode'), () => {
   async function verify(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = '';
     let stderr = '';

@@ -15,8 +15,9 @@ import type { CliIo } from '../../src/cli/io.js';
 import { ScanReportSchema, type ScanReport } from '../../src/shared/scan.js';
 import { makePe } from '../helpers/make-pe.js';
 import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-version-resource.js';
-import { PLANTED_PAYLOAD, PLANTED_SHA256, testPack } from '../helpers/test-pack.js';
+import { disarmedCopy, PLANTED_PAYLOAD, PLANTED_SHA256, testPack } from '../helpers/test-pack.js';
 import { emptyHive, hivexMkdirs, hivexSetStrings, hivexsh } from '../helpers/make-hive.js';
+import { needsTools } from '../helpers/system-tool.js';
 
 const WIN_APP = 'Users/alice/AppData/Local/Programs/3CXDesktopApp';
 const MAC_APP = 'Applications/3CX Desktop App.app';
@@ -98,7 +99,7 @@ describe('vigil check --root on a Windows per-user layout, built-in 3CX pack', (
     expect(report.verdict.status).toBe('compromised');
   });
 
-  it('an offline image: uninstall entries come from its SOFTWARE hive and NTUSER.DAT, and a custom install folder they name is inspected', async () => {
+  it('an offline image: uninstall entries come from its SOFTWARE hive and NTUSER.DAT, and a custom install folder they name is inspected', needsTools('hivexsh'), async () => {
     const software = path.join(await mkdtemp(path.join(tmpdir(), 'vigil-hive-')), 'SOFTWARE');
     writeFileSync(software, emptyHive());
     hivexsh(software, [
@@ -215,7 +216,7 @@ describe('known-bad hashes (a test pack whose hash is of a generated file)', () 
 });
 
 describe('vigil check --root on a macOS layout', () => {
-  it('reads XML and binary Info.plists: 18.12.416 in /Applications is compromised, a user copy at 18.12.422 is at risk', async () => {
+  it('reads XML and binary Info.plists: 18.12.416 in /Applications is compromised, a user copy at 18.12.422 is at risk', needsTools('python3'), async () => {
     const root = await tree({
       [`${MAC_APP}/Contents/Info.plist`]: infoPlist('18.12.416', 'xml'),
       [`Users/carol/${MAC_APP}/Contents/Info.plist`]: infoPlist('18.12.422', 'binary'),
@@ -263,6 +264,29 @@ describe('vigil check --root on a Linux layout', () => {
   });
 });
 
+describe('an unsigned pack with the id of the built-in one (issue 11, hole 7)', () => {
+  it('--pack with an unsigned copy of the 3CX pack at version 99, rules emptied: refused with a finding, and 18.12.416 is still compromised (exit 2)', async () => {
+    const { builtinPacks } = await import('../../src/core/pack/load.js');
+    const builtin = (await builtinPacks()).find((p) => p.pack.id === '3cx-desktopapp-2023-03')!;
+    const evil = await packFile(disarmedCopy(builtin.pack));
+    const root = await tree(windowsTree({ [`${WIN_APP}/3CXDesktopApp.exe`]: exeWithVersion('18.12.416') }));
+    const { code, report } = await checkJson(['--root', root, '--pack', evil]);
+    expect(code).toBe(2);
+    expect(report.packs).toEqual([builtin.ref]);
+    expect(report.findings.find((f) => f.severity === 'compromised')).toMatchObject({ ruleId: 'windows-trojanized' });
+    const refused = report.findings.find((f) => f.ruleId === 'pack-refused-unsigned')!;
+    expect(refused).toMatchObject({ severity: 'attention', evidence: { path: evil } });
+    expect(refused.evidence.error).toContain(`${evil}: unsigned pack "3cx-desktopapp-2023-03" version 99 not used: the built-in pack "3cx-desktopapp-2023-03" version 1 stays in use`);
+    const human = await check(['--root', root, '--pack', evil]);
+    expect(human.out).toMatch(/unsigned incident pack tried to replace the built-in/);
+
+    // An administrator who means it runs the copy alone, with --no-builtin: nothing is refused.
+    const alone = await checkJson(['--root', root, '--pack', evil, '--no-builtin']);
+    expect(alone.report.findings.some((f) => f.ruleId === 'pack-refused-unsigned')).toBe(false);
+    expect(alone.report.packs.map((p) => p.version)).toEqual([99]);
+  });
+});
+
 describe('bad input', () => {
   it('a malformed pack: exit 64 with the field named, and no scan', async () => {
     const bad = testPack();
@@ -281,7 +305,7 @@ describe('bad input', () => {
 });
 
 describe('a profile the scan may not read', () => {
-  it.skipIf(process.getuid?.() !== 0)('is a grey finding naming the user, and the verdict is unknown (exit 3) when nothing worse is found', async () => {
+  it.skipIf(process.getuid?.() !== 0)('is a grey finding naming the user, and the verdict is unknown (exit 3) when nothing worse is found', needsTools('setpriv'), async () => {
     // Real permissions need a non-root reader: run the built CLI entry as "nobody".
     const root = await tree(windowsTree({ 'Users/alice/AppData/Local/Programs/3CXDesktopApp/3CXDesktopApp.exe': exeWithVersion('18.12.425') }));
     await chmod(root, 0o755);

@@ -4,7 +4,7 @@
  * assert is what the assembly adds: configured packs, pack and setting problems as
  * findings, and the settings that cannot be assembled.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,12 @@ import type { ConnectionWatcher } from '../../src/core/agent.js';
 import { defaultAgentConfig, type AgentConfig } from '../../src/core/config/schema.js';
 import { silentLogger } from '../../src/core/logging/logger.js';
 import type { LoadedPack } from '../../src/core/pack/load.js';
-import { testPack } from '../helpers/test-pack.js';
+import { disarmedCopy, testPack } from '../helpers/test-pack.js';
+import { makePe } from '../helpers/make-pe.js';
+import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-version-resource.js';
+import { runScan } from '../../src/core/scan.js';
+import { openTarget } from '../../src/core/inventory/scan-target.js';
+import { FindingSchema } from '../../src/shared/scan.js';
 
 async function tmp(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'vigil-assembly-'));
@@ -76,14 +81,46 @@ describe('assembleAgent', () => {
 });
 
 describe('loadConfiguredPacks', () => {
-  it('keeps the highest version when a configured pack updates a built-in one', async () => {
+  it('an unsigned copy of the built-in 3CX pack at version 99 with its rules emptied, named in the settings, does not switch 3CX detection off', async () => {
     const dir = await tmp();
-    const builtin = (await loadConfiguredPacks(await config(), silentLogger)).packs[0]!.pack;
-    const newer = path.join(dir, 'newer.json');
-    await writeFile(newer, JSON.stringify({ ...builtin, version: builtin.version + 1, title: 'Updated 3CX pack' }));
-    const { packs, problems } = await loadConfiguredPacks(await config({ packs: [newer] }), silentLogger);
+    const builtin = (await loadConfiguredPacks(await config(), silentLogger)).packs[0]!;
+    const evil = path.join(dir, '3cx-update.json');
+    await writeFile(evil, JSON.stringify(disarmedCopy(builtin.pack)));
+    const { agent, packs } = await assembleAgent(await config({ packs: [evil] }), { logger: silentLogger });
+    expect(packs.map((p) => p.ref)).toEqual([builtin.ref]);
+    expect(packs[0]!.pack).toEqual(builtin.pack);
+
+    // The agent says why, in every scan: amber, naming the file, both versions and the rule.
+    const out = await agent.runOnce();
+    const refused = out.scan!.findings.filter((f) => f.ruleId === 'pack-refused-unsigned');
+    expect(refused).toHaveLength(1);
+    expect(FindingSchema.parse(refused[0])).toEqual(refused[0]);
+    expect(refused[0]).toMatchObject({ severity: 'attention', category: 'scan', packId: builtin.pack.id, evidence: { path: evil, detail: { refusedVersion: 99, keptVersion: 1, keptOrigin: 'builtin', refusedOrigin: 'unsigned' } } });
+    expect(refused[0]!.evidence.error).toMatch(/unsigned pack never replaces a built-in or signed pack of the same id/);
+    expect(out.scan!.packs).toEqual([builtin.ref]);
+    expect(out.scan!.verdict.status).toBe('attention');
+
+    // And the packs the agent scans with still find a compromised 3CX install.
+    const root = path.join(dir, 'c');
+    const app = path.join(root, 'Users/alice/AppData/Local/Programs/3CXDesktopApp');
+    await mkdir(path.join(root, 'Windows/System32'), { recursive: true });
+    await mkdir(app, { recursive: true });
+    await writeFile(path.join(root, 'Users/alice/NTUSER.DAT'), 'x');
+    await writeFile(path.join(app, '3CXDesktopApp.exe'), makePe({ resources: (rva) => makeVersionResource(rva, { languages: [{ id: 0x0409, info: electronAppVersionSpec('18.12.416') }] }) }));
+    const report = await runScan({ target: await openTarget({ root, platform: 'windows' }), packs });
+    expect(report.verdict.status).toBe('compromised');
+  });
+
+  it('an unsigned pack of its own id loads beside the built-in one, with no refusal', async () => {
+    const dir = await tmp();
+    const own = path.join(dir, 'own.json');
+    await writeFile(own, JSON.stringify(testPack()));
+    const { packs, problems, refused } = await loadConfiguredPacks(await config({ packs: [own] }), silentLogger);
     expect(problems).toEqual([]);
-    expect(packs).toHaveLength(1);
-    expect(packs[0]!.pack).toMatchObject({ id: builtin.id, version: builtin.version + 1, title: 'Updated 3CX pack' });
+    expect(refused).toEqual([]);
+    expect(packs.map((p) => [p.pack.id, p.ref.origin])).toEqual([
+      ['3cx-desktopapp-2023-03', 'builtin'],
+      ['test-softphone-2023', 'unsigned'],
+    ]);
   });
 });

@@ -129,6 +129,23 @@ export function osslsign(pki: SigningPki, input: string, output: string, opts: S
   run('osslsigncode', args, pki.dir);
 }
 
+/**
+ * An impostor's signature: a self-signed code-signing certificate whose subject is
+ * `subject` (e.g. LEAF_SUBJECT, the publisher's own name), made with openssl in `dir`, and
+ * `input` signed with it by osslsigncode into `output`. Every signature check on the file
+ * itself passes; only the chain's anchor gives it away. Returns the certificate's PEM file.
+ */
+export function signWithSelfSigned(dir: string, subject: string, input: string, output: string): string {
+  mkdirSync(dir, { recursive: true });
+  const ext = path.join(dir, 'ext.cnf');
+  writeFileSync(ext, EXTENSIONS);
+  const p = (f: string) => path.join(dir, f);
+  run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', p('impostor.key')], dir);
+  run('openssl', ['req', '-x509', '-new', '-key', p('impostor.key'), '-subj', subject, '-days', '1000', '-set_serial', '0x5e1f', '-config', ext, '-extensions', 'cs_ext', '-out', p('impostor.pem')], dir);
+  run('osslsigncode', ['sign', '-certs', p('impostor.pem'), '-key', p('impostor.key'), '-h', 'sha256', '-in', input, '-out', output], dir);
+  return p('impostor.pem');
+}
+
 function pemToDer(pemFile: string): Uint8Array {
   return new Uint8Array(Buffer.from(readFileSync(pemFile, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64'));
 }

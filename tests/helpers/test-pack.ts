@@ -67,3 +67,11 @@ export function testPack(overrides: Record<string, unknown> = {}): Record<string
     ...overrides,
   };
 }
+
+/**
+ * The pack attack of issue 11 (hole 7): a copy of `pack` (e.g. the built-in 3CX pack) at
+ * `version`, with every detection rule emptied, as an unsigned file would carry it.
+ */
+export function disarmedCopy(pack: { network?: object; title: string }, version = 99): Record<string, unknown> {
+  return { ...pack, version, title: `${pack.title} (updated)`, versionRules: [], hashes: [], artifacts: [], signers: [], network: { ...pack.network, domains: [], urls: [], ips: [] } };
+}

@@ -12,10 +12,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildIco, iconPlan, makeIcons, pngDimensions, STATES, type PlannedIcon } from '../../scripts/make-icons.js';
 import { trayIconFile } from '../../src/main/tray-icon-state.js';
 import { decodePng, pixel } from './png.js';
+import { needsTools, toolPath } from '../helpers/system-tool.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const assets = path.join(repo, 'assets');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface IcoEntry {
   width: number;
@@ -99,11 +99,11 @@ describe('committed icons', () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('regenerating the icons with Chromium', () => {
+describe('regenerating the icons with Chromium', needsTools('chromium'), () => {
   let out = '';
   beforeAll(async () => {
     out = mkdtempSync(path.join(tmpdir(), 'vigil-icons-'));
-    await makeIcons({ outDir: out, chromiumPath: CHROMIUM });
+    await makeIcons({ outDir: out, chromiumPath: toolPath('chromium') });
   }, 120_000);
 
   it('writes exactly the committed set of files', () => {

@@ -106,7 +106,7 @@ describe('.github/workflows/release.yml', () => {
       const build = steps.findIndex((s) => s.includes('npx electron-builder'));
       expect(check, job).toBeGreaterThan(-1);
       expect(check, job).toBeLessThan(build);
-      expect(steps.some((s) => s.includes('scripts/release-set-publisher.mjs')), job).toBe(true);
+      expect(steps.some((s) => s.includes(`scripts/release-set-publisher.mjs --platform ${job === 'windows' ? 'windows' : 'macos'}`)), job).toBe(true);
     }
     for (const job of Object.values(w.jobs)) {
       for (const [k, v] of Object.entries(job.env ?? {})) {
@@ -142,36 +142,85 @@ describe('scripts/release-check-signing.mjs', () => {
   });
 
   it('reports the signing method without printing secret values', () => {
-    const r = run(['--platform', 'windows', '--require'], { WIN_CSC_LINK: 'c2VjcmV0LXBmeA==', WIN_CSC_KEY_PASSWORD: 'hunter2' });
+    const r = run(['--platform', 'windows', '--require'], { WIN_CSC_LINK: 'c2VjcmV0LXBmeA==', WIN_CSC_KEY_PASSWORD: 'hunter2', VIGIL_PUBLISHER_SUBJECTS: 'CN=Vigil Ltd' });
     expect(r.status).toBe(0);
     expect(r.output).toContain('signed=true');
     expect(r.stdout + r.stderr + r.summary + r.output).not.toMatch(/hunter2|c2VjcmV0LXBmeA==/);
-    const mac = run(['--platform', 'macos'], { CSC_LINK: 'a', CSC_KEY_PASSWORD: 'b', CSC_INSTALLER_LINK: 'c', CSC_INSTALLER_KEY_PASSWORD: 'd', APPLE_API_KEY: '/k.p8', APPLE_API_KEY_ID: 'K', APPLE_API_ISSUER: 'I' });
+    const mac = run(['--platform', 'macos'], { CSC_LINK: 'a', CSC_KEY_PASSWORD: 'b', CSC_INSTALLER_LINK: 'c', CSC_INSTALLER_KEY_PASSWORD: 'd', APPLE_API_KEY: '/k.p8', APPLE_API_KEY_ID: 'K', APPLE_API_ISSUER: 'I', APPLE_TEAM_ID: 'ABCDE12345' });
+    expect(mac.status).toBe(0);
     expect(mac.output).toContain('method=Developer ID + notarization');
     expect(run(['--platform', 'linux'], {}).status).toBe(64);
+  });
+
+  it('a signed build with no publisher pinned for its platform fails, with or without --require (an empty-pin release config)', () => {
+    // Only an Apple Team ID: the Windows build is signed but pins no Windows publisher.
+    const win = run(['--platform', 'windows'], { WIN_CSC_LINK: 'c2VjcmV0LXBmeA==', WIN_CSC_KEY_PASSWORD: 'hunter2', APPLE_TEAM_ID: 'ABCDE12345' });
+    expect(win.status).toBe(1);
+    expect(win.stderr).toContain('the windows build will be signed (Authenticode certificate (CSC_LINK)) but pins no publisher for its self-integrity check: set VIGIL_PUBLISHER_SUBJECTS or VIGIL_PUBLISHER_THUMBPRINTS');
+    expect(win.stdout).toMatch(/^::error title=windows publisher not pinned::/m);
+    expect(win.summary).toContain('**windows: signed, but no publisher pinned**');
+    expect(win.stdout + win.stderr + win.summary + win.output).not.toMatch(/hunter2|c2VjcmV0LXBmeA==|ABCDE12345/);
+    const mac = run(['--platform', 'macos'], { CSC_LINK: 'a', CSC_KEY_PASSWORD: 'b', CSC_INSTALLER_LINK: 'c', CSC_INSTALLER_KEY_PASSWORD: 'd', APPLE_API_KEY: '/k.p8', APPLE_API_KEY_ID: 'K', APPLE_API_ISSUER: 'I', VIGIL_PUBLISHER_SUBJECTS: 'CN=Vigil Ltd' });
+    expect(mac.status).toBe(1);
+    expect(mac.stderr).toContain('set APPLE_TEAM_ID');
+    // An unsigned test build is still only a warning.
+    expect(run(['--platform', 'windows'], {}).status).toBe(0);
   });
 });
 
 describe('scripts/release-set-publisher.mjs', () => {
-  it('writes the expected publisher into a copy of build-signing.ts, which then loads', async () => {
+  const script = path.join(repo, 'scripts/release-set-publisher.mjs');
+  const original = () => read('src/core/self-integrity/build-signing.ts');
+  function copy(): string {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-publisher-'));
     const file = path.join(dir, 'build-signing.ts');
     copyFileSync(path.join(repo, 'src/core/self-integrity/build-signing.ts'), file);
+    return file;
+  }
+  const run = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+
+  it('writes the expected publisher into a copy of build-signing.ts, which then loads', async () => {
+    const file = copy();
     const thumb = 'AB:'.repeat(19) + 'AB';
-    execFileSync(process.execPath, [path.join(repo, 'scripts/release-set-publisher.mjs'), '--file', file], {
-      env: { PATH: process.env.PATH ?? '', VIGIL_PUBLISHER_SUBJECTS: 'CN=Vigil Ltd, O=Vigil Ltd, C=GB|Vigil Ltd', VIGIL_PUBLISHER_THUMBPRINTS: thumb, APPLE_TEAM_ID: 'ABCDE12345' },
-    });
+    const r = run(['--platform', 'windows', '--file', file], { VIGIL_PUBLISHER_SUBJECTS: 'CN=Vigil Ltd, O=Vigil Ltd, C=GB|Vigil Ltd', VIGIL_PUBLISHER_THUMBPRINTS: thumb, APPLE_TEAM_ID: 'ABCDE12345' });
+    expect(r.status, r.stderr).toBe(0);
     const mod = (await import(pathToFileURL(file).href)) as typeof import('../../src/core/self-integrity/build-signing.js');
     expect(mod.BUILD_SIGNING).toEqual({
       expectSigned: true,
       windows: { subjects: ['CN=Vigil Ltd, O=Vigil Ltd, C=GB', 'Vigil Ltd'], thumbprints: ['ab'.repeat(20)] },
       macos: { teamIds: ['ABCDE12345'] },
     });
-    // Without variables: a development build, file untouched.
-    const before = readFileSync(file, 'utf8');
-    copyFileSync(path.join(repo, 'src/core/self-integrity/build-signing.ts'), file);
-    execFileSync(process.execPath, [path.join(repo, 'scripts/release-set-publisher.mjs'), '--file', file], { env: { PATH: process.env.PATH ?? '' }, stdio: 'pipe' });
-    expect(readFileSync(file, 'utf8')).toBe(read('src/core/self-integrity/build-signing.ts'));
-    expect(before).not.toBe(readFileSync(file, 'utf8'));
+  });
+
+  it('without variables: a development build, file untouched; with --require (a tag build) it fails', () => {
+    const file = copy();
+    expect(run(['--platform', 'windows', '--file', file], {}).status).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(original());
+    const tag = run(['--platform', 'macos', '--require', '--file', file], {});
+    expect(tag.status).toBe(1);
+    expect(tag.stderr).toContain('a macos release must pin its publisher, and this one has no macOS publisher pinned: set APPLE_TEAM_ID');
+    expect(readFileSync(file, 'utf8')).toBe(original());
+  });
+
+  it('an empty-pin release config: only an Apple Team ID set fails the Windows build, only a Windows subject fails the macOS build', () => {
+    const file = copy();
+    const win = run(['--platform', 'windows', '--file', file], { APPLE_TEAM_ID: 'ABCDE12345' });
+    expect(win.status).toBe(1);
+    expect(win.stderr).toMatch(/a windows release must pin its publisher, and this one has no Windows publisher pinned: set VIGIL_PUBLISHER_SUBJECTS and\/or VIGIL_PUBLISHER_THUMBPRINTS/);
+    expect(readFileSync(file, 'utf8')).toBe(original());
+    const mac = run(['--platform', 'macos', '--file', file], { VIGIL_PUBLISHER_SUBJECTS: 'CN=Vigil Ltd', VIGIL_PUBLISHER_THUMBPRINTS: ' , ' });
+    expect(mac.status).toBe(1);
+    expect(mac.stderr).toMatch(/no macOS publisher pinned/);
+    expect(readFileSync(file, 'utf8')).toBe(original());
+    // Each platform with its own pin builds.
+    expect(run(['--platform', 'macos', '--file', file], { APPLE_TEAM_ID: 'ABCDE12345' }).status).toBe(0);
+    expect(run(['--platform', 'windows', '--require', '--file', copy()], { VIGIL_PUBLISHER_THUMBPRINTS: 'ab'.repeat(32) }).status).toBe(0);
+  });
+
+  it('refuses to run without a platform, and a thumbprint that is no SHA-1 or SHA-256', () => {
+    expect(run(['--file', copy()], { APPLE_TEAM_ID: 'X' }).status).toBe(64);
+    const bad = run(['--platform', 'windows', '--file', copy()], { VIGIL_PUBLISHER_THUMBPRINTS: 'abcd' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/thumbprint abcd is neither SHA-1/);
   });
 });

@@ -9,12 +9,13 @@
  * environment and verified with osslsigncode.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildMsi, msiVersion, payloadFragment, PUBLIC_PROPERTIES, type BuildMsiResult } from '../../scripts/build-msi.js';
 import { makeSigningPki } from '../helpers/signing-fixtures.js';
+import { needsTools } from '../helpers/system-tool.js';
 
 const UPGRADE_CODE = '{6F1C2A4E-7B3D-4E59-9C2A-5D8E1F0B7A61}';
 
@@ -48,16 +49,15 @@ function filesInstalledAt(msi: string): string[] {
     .sort();
 }
 
-let work: string;
+const work = mkdtempSync(path.join(tmpdir(), 'vigil-msi-test-'));
 let placeholder: BuildMsiResult;
 let release: BuildMsiResult;
 const logs: string[] = [];
 
-beforeAll(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'vigil-msi-test-'));
-  placeholder = buildMsi({ placeholder: true, out: path.join(work, 'placeholder.msi'), env: {}, log: (l) => logs.push(l) });
-  // A tree shaped like electron-builder's win-unpacked.
+/** A tree shaped like electron-builder's win-unpacked (made once). */
+function unpackedTree(): string {
   const unpacked = path.join(work, 'win-unpacked');
+  if (existsSync(unpacked)) return unpacked;
   for (const [rel, text] of Object.entries({
     'Vigil.exe': 'MZ not really',
     'ffmpeg.dll': 'MZ',
@@ -70,10 +70,15 @@ beforeAll(() => {
     mkdirSync(path.dirname(path.join(unpacked, rel)), { recursive: true });
     writeFileSync(path.join(unpacked, rel), text);
   }
-  release = buildMsi({ payloadDir: unpacked, out: path.join(work, 'release.msi'), version: '1.2.3', env: {}, log: (l) => logs.push(l) });
-});
+  return unpacked;
+}
 
-describe('the MSI definition (wixl build, msiinfo/msidump inspection)', () => {
+describe('the MSI definition (wixl build, msiinfo/msidump inspection)', needsTools('wixl', 'msibuild', 'msiinfo', 'msidump'), () => {
+  beforeAll(() => {
+    placeholder = buildMsi({ placeholder: true, out: path.join(work, 'placeholder.msi'), env: {}, log: (l) => logs.push(l) });
+    release = buildMsi({ payloadDir: unpackedTree(), out: path.join(work, 'release.msi'), version: '1.2.3', env: {}, log: (l) => logs.push(l) });
+  });
+
   it('is per-machine with the fixed UpgradeCode, no reboot, and the token hidden from logs', () => {
     const p = properties(release.msi);
     expect(p.ALLUSERS).toBe('1');
@@ -203,14 +208,14 @@ describe('the MSI definition (wixl build, msiinfo/msidump inspection)', () => {
   });
 });
 
-describe('MSI signing from the environment', () => {
+describe('MSI signing from the environment', needsTools('wixl', 'msibuild', 'msiinfo', 'osslsigncode', 'openssl'), () => {
   it('signs with the .pfx named by WIN_CSC_LINK; osslsigncode verifies it', () => {
     const pki = makeSigningPki(path.join(work, 'pki'));
     const pfx = path.join(work, 'release.pfx');
     execFileSync('openssl', ['pkcs12', '-export', '-in', pki.leafPem, '-inkey', pki.leafKey, '-certfile', pki.interPem, '-passout', 'pass:test-pass', '-out', pfx]);
     const signedLogs: string[] = [];
     const r = buildMsi({
-      payloadDir: path.join(work, 'win-unpacked'),
+      payloadDir: unpackedTree(),
       out: path.join(work, 'signed.msi'),
       env: { WIN_CSC_LINK: readFileSync(pfx).toString('base64'), WIN_CSC_KEY_PASSWORD: 'test-pass', ELECTRON_BUILDER_OFFLINE: 'true' },
       log: (l) => signedLogs.push(l),

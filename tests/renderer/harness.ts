@@ -10,14 +10,14 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { createAppProtocolHandler } from '../../src/main/app-protocol.js';
 import type { AgentState } from '../../src/shared/agent-state.js';
 import { silentLogger } from '../../src/core/logging/logger.js';
+import { toolPath } from '../helpers/system-tool.js';
 import type { BrowserScope, Globals } from './browser-scope.js';
 
 export const ORIGIN = 'https://vigil.test';
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
+/** Call from a test or hook declared with needsTools('chromium') (CHROMIUM_PATH, else chromium on PATH). */
 export async function launch(): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: toolPath('chromium'),
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
 }

@@ -4,7 +4,7 @@
  * to test-artifacts/renderer/ (gitignored); set VIGIL_UPDATE_DOCS_IMG=1 to refresh
  * docs/img/ from the same run.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRenderer } from '../../scripts/build-renderer.js';
 import { findings, scannedState, states } from '../main/fixtures/agent-states.js';
-import { CHROMIUM, launch, openStatusPage, type OpenedPage, type OpenOptions } from './harness.js';
+import { needsTools } from '../helpers/system-tool.js';
+import { launch, openStatusPage, type OpenedPage, type OpenOptions } from './harness.js';
 import type { BrowserScope } from './browser-scope.js';
 
 /** Browser globals inside evaluate callbacks (see browser-scope.ts). */
@@ -23,14 +24,12 @@ const noHorizontalScroll = () => {
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(repo, 'test-artifacts', 'renderer');
-const haveChromium = existsSync(CHROMIUM);
 
 let browser: Browser;
 let rendererDir: string;
 const opened: OpenedPage[] = [];
 
 beforeAll(async () => {
-  if (!haveChromium) return;
   rendererDir = await buildRenderer({ outDir: mkdtempSync(path.join(tmpdir(), 'vigil-renderer-')) });
   browser = await launch();
   mkdirSync(artifacts, { recursive: true });
@@ -66,7 +65,7 @@ const VERDICTS = [
   { name: 'unknown', state: states.unknownScan, label: 'Unknown', glyph: '?' },
 ] as const;
 
-describe.skipIf(!haveChromium)('status window in Chromium', () => {
+describe('status window in Chromium', needsTools('chromium'), () => {
   for (const v of VERDICTS) {
     for (const dsf of [1, 2] as const) {
       it(`${v.name} at ${dsf * 100}%: banner, glyph, no CSP violations, screenshot`, async () => {

@@ -9,7 +9,8 @@ import { EXIT, UsageError, type CliIo } from '../io.js';
 import { parseOptions } from '../parse-options.js';
 import { loadCommandPacks } from '../pack-options.js';
 import { openTarget } from '../../core/inventory/scan-target.js';
-import { runScan } from '../../core/scan.js';
+import { runScan, type ScanContext } from '../../core/scan.js';
+import { packRefusalFinding } from '../../core/pack/refusal-finding.js';
 import { installSignatureCheck } from '../../core/signing/install-signature-check.js';
 import { WindowsAuthenticodeTrust } from '../../core/signing/windows-authenticode-trust.js';
 import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
@@ -77,7 +78,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (platform && !platform.success) throw new UsageError(`--platform must be windows, macos or linux, not "${values.platform}"`);
   if (platform && values.root === undefined) throw new UsageError('--platform only applies with --root');
 
-  const packs = await loadCommandPacks(values.pack, values['no-builtin'], io);
+  const { packs, refused } = await loadCommandPacks(values.pack, values['no-builtin'], io);
 
   const target = await openTarget({
     ...(values.root !== undefined ? { root: path.resolve(io.cwd, values.root) } : {}),
@@ -97,7 +98,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const signatures = installSignatureCheck(
     target.live && target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {},
   );
-  const report = await runScan({ target, packs, extraChecks: [signatures] });
+  const refusals = async (ctx: ScanContext) => refused.map((r) => packRefusalFinding(r, ctx.now));
+  const report = await runScan({ target, packs, extraChecks: [signatures, refusals] });
   io.stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatHuman(report));
   return exitCodeFor(report.verdict.status);
 }

@@ -81,8 +81,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const durationS = seconds('duration', values.duration, 0.1);
   const dnsIntervalS = seconds('dns-interval', values['dns-interval'], 1) ?? 30;
 
-  const packs = await loadCommandPacks(values.pack, values['no-builtin'], io);
-  const merged = packs;
+  const { packs: merged, refused } = await loadCommandPacks(values.pack, values['no-builtin'], io);
+  for (const r of refused) io.stderr(`vigil watch: ${r.reason}\n`);
   const set = collectIndicators(merged.map((p) => p.pack));
   if (set.domains.length + set.ips.length === 0) {
     io.stderr('vigil watch: the packs name no network domains or addresses; nothing to watch\n');

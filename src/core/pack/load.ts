@@ -115,14 +115,67 @@ export async function builtinPacks(dir: string = BUILTIN_DIR): Promise<LoadedPac
 }
 
 /**
- * Combines packs: for the same id the highest version wins, so a newer pack delivered
- * later replaces the built-in one instead of doubling its findings.
+ * Whether a pack's origin vouches for it: shipped inside the application (covered by its
+ * code signature) or signed by a trusted pack key. A plain pack document vouches for nothing.
  */
-export function mergePacks(packs: readonly LoadedPack[]): LoadedPack[] {
-  const byId = new Map<string, LoadedPack>();
+export function isVouchedFor(ref: PackRef): boolean {
+  return ref.origin === 'builtin' || ref.origin.startsWith('signed:');
+}
+
+/** A pack mergePacks would not use, and why (the reason names the file, the id and the rule). */
+export interface PackRefusal {
+  pack: LoadedPack;
+  /** The built-in or signed pack of the same id that stays in use. */
+  kept: LoadedPack;
+  reason: string;
+}
+
+export interface MergedPacks {
+  packs: LoadedPack[];
+  refused: PackRefusal[];
+}
+
+function refusalReason(p: LoadedPack, kept: LoadedPack): string {
+  const keptKind = kept.ref.origin === 'builtin' ? 'built-in' : `signed (${kept.ref.origin.slice('signed:'.length)})`;
+  return (
+    `${p.file ?? p.ref.title}: unsigned pack "${p.pack.id}" version ${p.pack.version} not used: ` +
+    `the ${keptKind} pack "${kept.pack.id}" version ${kept.pack.version} stays in use, because an unsigned pack never replaces ` +
+    'a built-in or signed pack of the same id (sign it with a trusted pack key, or give it an id of its own)'
+  );
+}
+
+/**
+ * Combines packs, one per id. Among the packs a source vouches for (built-in or signed),
+ * the highest version wins, so a newer signed pack delivered later replaces the built-in
+ * one instead of doubling its findings. An unsigned pack is used only when no vouched-for
+ * pack has its id: otherwise it is refused whatever its version (an unsigned copy of the
+ * 3CX pack at version 99 with its rules emptied would switch 3CX detection off), and the
+ * refusal is returned for the caller to report. Among unsigned packs alone, the highest
+ * version wins as before. The result keeps the order in which ids first appear.
+ */
+export function mergePacks(packs: readonly LoadedPack[]): MergedPacks {
+  const order: string[] = [];
+  const vouched = new Map<string, LoadedPack>();
+  const unsigned = new Map<string, LoadedPack[]>();
   for (const p of packs) {
-    const current = byId.get(p.pack.id);
-    if (!current || p.pack.version > current.pack.version) byId.set(p.pack.id, p);
+    const id = p.pack.id;
+    if (!vouched.has(id) && !unsigned.has(id)) order.push(id);
+    if (isVouchedFor(p.ref)) {
+      const current = vouched.get(id);
+      if (!current || p.pack.version > current.pack.version) vouched.set(id, p);
+    } else unsigned.set(id, [...(unsigned.get(id) ?? []), p]);
   }
-  return [...byId.values()];
+  const out: LoadedPack[] = [];
+  const refused: PackRefusal[] = [];
+  for (const id of order) {
+    const kept = vouched.get(id);
+    const plain = unsigned.get(id) ?? [];
+    if (kept) {
+      out.push(kept);
+      for (const p of plain) refused.push({ pack: p, kept, reason: refusalReason(p, kept) });
+    } else {
+      out.push(plain.reduce((best, p) => (p.pack.version > best.pack.version ? p : best)));
+    }
+  }
+  return { packs: out, refused };
 }

@@ -8,10 +8,17 @@
  *   - the file is unsigned although this build is a signed release;
  *   - it is validly signed, but not by the publisher this build expects (BUILD_SIGNING:
  *     subject and/or a pinned thumbprint in the chain on Windows, Team ID on macOS);
- *   - the operating system rejects the signature (when an OS trust adapter is given).
- * A development build (BUILD_SIGNING.expectSigned false) that is simply unsigned gets an
- * `info` finding saying so, which never changes the verdict. An unreadable executable is
- * `unknown`.
+ *   - the operating system rejects the signature (Windows' own Authenticode verdict, which
+ *     a live Windows check always asks for; Gatekeeper on macOS).
+ * A release is "intact and signed by its publisher" only when both hold: the pin of this
+ * platform matches AND the operating system trusts the chain. The portable verifier checks
+ * that the chain is well formed, not that it ends at a root the machine trusts, so a
+ * self-signed certificate with the publisher's subject name passes the subject pin alone.
+ * Without the OS verdict, or with no pin for this platform (a misconfigured release, which
+ * scripts/release-set-publisher.mjs refuses to build), the result is `unknown`, never
+ * "verified". A development build (BUILD_SIGNING.expectSigned false) that is simply
+ * unsigned gets an `info` finding saying so, which never changes the verdict. An
+ * unreadable executable is `unknown`.
  *
  * Windows executables are verified with the portable Authenticode verifier (so this is
  * testable on any OS); a macOS app bundle with codesign/spctl through the command runner.
@@ -25,6 +32,7 @@ import { ProcessCommandRunner, type CommandRunner } from '../os/command-runner.j
 import type { OsTrustAdapter } from '../signing/os-trust.js';
 import { verifyAppleCodeSignature } from '../signing/apple-code-signature.js';
 import { verifyCodeSignature } from '../signing/verify-code-signature.js';
+import { WindowsAuthenticodeTrust } from '../signing/windows-authenticode-trust.js';
 import { makeFinding } from '../verdict/finding.js';
 import type { ScanContext } from '../scan.js';
 import { BUILD_SIGNING, type BuildSigning } from './build-signing.js';
@@ -38,7 +46,10 @@ export interface SelfIntegrityOptions {
   expected?: BuildSigning;
   /** Runs codesign/spctl on macOS (default: real processes). */
   runner?: CommandRunner;
-  /** Windows: Get-AuthenticodeSignature for root trust and revocation (optional). */
+  /**
+   * Windows: Get-AuthenticodeSignature for root trust and revocation. Default on a live
+   * Windows host: WindowsAuthenticodeTrust over `runner`; a release needs its verdict.
+   */
   osTrust?: OsTrustAdapter;
 }
 
@@ -53,7 +64,8 @@ export type SelfIntegrityRule =
   | 'self-smuggled-data'
   | 'self-unsigned'
   | 'self-wrong-publisher'
-  | 'self-untrusted';
+  | 'self-untrusted'
+  | 'self-no-pin';
 
 export interface SelfIntegrityAssessment {
   severity: Severity;
@@ -134,23 +146,39 @@ export function assessSelfSignature(result: SignatureVerification, expected: Bui
   if (!release) {
     return info('self-signed-unpinned', `This build of Vigil is signed by ${signerName(result)}; it pins no publisher, so the signer is not checked.`, 'development build');
   }
+  const unknown = (ruleId: SelfIntegrityRule, title: string, reason: string): SelfIntegrityAssessment => ({ severity: 'unknown', ruleId, title, reason });
   const primary = result.signatures.find((s) => s.nestedIn === undefined) ?? result.signatures[0];
-  if (platform === 'macos' || result.format === 'apple-codesign') {
+  const mac = platform === 'macos' || result.format === 'apple-codesign';
+  let pinned: string;
+  if (mac) {
     const team = primary?.teamId ?? result.apple?.teamId;
-    if (expected.macos.teamIds.length && !(team && expected.macos.teamIds.includes(team))) {
+    if (expected.macos.teamIds.length === 0) {
+      return unknown('self-no-pin', 'This release of Vigil names no macOS publisher, so it cannot tell whether its own program is genuine.', `signed by Team ID ${team ?? '(none)'}; the build pins no Team ID`);
+    }
+    if (!(team && expected.macos.teamIds.includes(team))) {
       return red('self-wrong-publisher', 'Vigil\'s own program is signed, but not by Vigil\'s publisher.', `Team ID ${team ?? '(none)'}; expected ${expected.macos.teamIds.join(' or ')}`);
     }
-    return info('self-verified', 'Vigil\'s own program is intact and signed by its publisher.', `Team ID ${team ?? '(none)'}`);
+    pinned = `Team ID ${team}`;
+  } else {
+    const w = expected.windows;
+    if (w.subjects.length === 0 && w.thumbprints.length === 0) {
+      return unknown('self-no-pin', 'This release of Vigil names no Windows publisher, so it cannot tell whether its own program is genuine.', `signed by ${primary?.signer?.subject ?? signerName(result)}; the build pins no subject or thumbprint`);
+    }
+    const subjectOk = w.subjects.length === 0 || subjectMatches(primary?.signer, w.subjects);
+    const pinOk = w.thumbprints.length === 0 || thumbprintInChain(primary?.chain.certificates ?? [], w.thumbprints);
+    if (!subjectOk || !pinOk) {
+      const got = primary?.signer?.subject ?? '(no signer)';
+      const why = !subjectOk ? `signer ${got}; expected ${w.subjects.join(' or ')}` : `signer ${got}, but no certificate in its chain has a pinned thumbprint`;
+      return red('self-wrong-publisher', 'Vigil\'s own program is signed, but not by Vigil\'s publisher.', why);
+    }
+    pinned = `signed by ${primary?.signer?.subject ?? signerName(result)}`;
   }
-  const w = expected.windows;
-  const subjectOk = w.subjects.length === 0 || subjectMatches(primary?.signer, w.subjects);
-  const pinOk = w.thumbprints.length === 0 || thumbprintInChain(primary?.chain.certificates ?? [], w.thumbprints);
-  if (!subjectOk || !pinOk) {
-    const got = primary?.signer?.subject ?? '(no signer)';
-    const why = !subjectOk ? `signer ${got}; expected ${w.subjects.join(' or ')}` : `signer ${got}, but no certificate in its chain has a pinned thumbprint`;
-    return red('self-wrong-publisher', 'Vigil\'s own program is signed, but not by Vigil\'s publisher.', why);
+  // The pin matched; the chain must also end at a root this machine trusts.
+  if (!result.osTrust || result.osTrust.notApplicable) {
+    const who = mac ? 'Gatekeeper' : 'Windows';
+    return unknown('self-unverifiable', `Vigil could not get ${mac ? 'Gatekeeper’s' : 'Windows’'} verdict on its own program's signature, so it cannot confirm its publisher.`, `${pinned}, but ${who} gave no trust verdict on the certificate chain`);
   }
-  return info('self-verified', 'Vigil\'s own program is intact and signed by its publisher.', `signed by ${primary?.signer?.subject ?? signerName(result)}`);
+  return info('self-verified', 'Vigil\'s own program is intact and signed by its publisher.', `${pinned}; ${result.osTrust.source}: ${result.osTrust.status}`);
 }
 
 /** The .app bundle an executable inside Contents/MacOS belongs to; codesign verifies the bundle. */
@@ -164,6 +192,8 @@ export async function checkSelfIntegrity(opts: SelfIntegrityOptions = {}, now: D
   const platform = opts.platform ?? hostPlatform();
   const expected = opts.expected ?? BUILD_SIGNING;
   const runner = opts.runner ?? new ProcessCommandRunner();
+  // On Windows itself, always ask Windows: without its verdict a release cannot be confirmed.
+  const osTrust = opts.osTrust ?? (platform === 'windows' && hostPlatform() === 'windows' ? new WindowsAuthenticodeTrust(runner) : undefined);
   const bundle = platform === 'macos' ? macosBundleOf(executable) : undefined;
   const target = bundle ?? executable;
   // A packaged macOS app is sealed as a bundle: codesign/spctl verify the whole .app.
@@ -172,7 +202,7 @@ export async function checkSelfIntegrity(opts: SelfIntegrityOptions = {}, now: D
     : await verifyCodeSignature(target, {
         hostPlatform: platform,
         runner,
-        ...(opts.osTrust ? { osTrust: opts.osTrust } : {}),
+        ...(osTrust ? { osTrust } : {}),
         displayPath: target,
         now,
       });

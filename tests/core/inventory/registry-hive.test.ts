@@ -27,6 +27,7 @@ import {
   writeHive,
   type KeySpec,
 } from '../../helpers/make-hive.js';
+import { needsTools } from '../../helpers/system-tool.js';
 import { MemoryFile } from '../../helpers/signing-memory-file.js';
 
 function tmp(): string {
@@ -48,7 +49,7 @@ async function valuesOf(h: RegistryHive, key: HiveKey): Promise<Record<string, s
 
 const tenKeys = (prefix: string): KeySpec[] => Array.from({ length: 10 }, (_, i) => ({ name: `${prefix}${i}`, values: [{ name: 'Index', type: REG_DWORD, data: dword(i) }] }));
 
-describe('RegistryHive on hives hivex wrote (hivexsh)', () => {
+describe('RegistryHive on hives hivex wrote (hivexsh)', needsTools('hivexsh'), () => {
   it('walks to the Uninstall key, case-insensitively, and reads its entries and values', async () => {
     const dir = tmp();
     const file = path.join(dir, 'SOFTWARE');
@@ -147,7 +148,7 @@ describe('RegistryHive on hives our writer made, checked against hivexget', () =
     expect(vals[5]!.data.equals(Buffer.alloc(40_000, 0x5a))).toBe(true); // big data, three segments
   });
 
-  it('hivex reads the same hive the same way (so the writer is not only our own reading of the format)', () => {
+  it('hivex reads the same hive the same way (so the writer is not only our own reading of the format)', needsTools('hivexget'), () => {
     const dir = tmp();
     const file = path.join(dir, 'own.hive');
     writeFileSync(file, writeHive(spec));

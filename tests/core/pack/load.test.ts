@@ -2,9 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPackFile, mergePacks, PackError, parsePackText } from '../../../src/core/pack/load.js';
+import { builtinPacks, loadPackFile, mergePacks, PackError, parsePackText, type LoadedPack } from '../../../src/core/pack/load.js';
 import { generatePackKey, signPack } from '../../../src/core/pack/pack-signature.js';
-import { testPack } from '../../helpers/test-pack.js';
+import { disarmedCopy, testPack } from '../../helpers/test-pack.js';
 
 function errorOf(fn: () => unknown): PackError {
   try {
@@ -92,8 +92,56 @@ describe('loadPackFile / mergePacks', () => {
     await writeFile(v1, JSON.stringify(testPack()));
     await writeFile(v2, JSON.stringify(testPack({ version: 2 })));
     const merged = mergePacks([await loadPackFile(v2), await loadPackFile(v1)]);
-    expect(merged).toHaveLength(1);
-    expect(merged[0]!.pack.version).toBe(2);
+    expect(merged.packs).toHaveLength(1);
+    expect(merged.packs[0]!.pack.version).toBe(2);
+    expect(merged.refused).toEqual([]);
     await expect(loadPackFile(path.join(dir, 'missing.json'))).rejects.toThrow(/missing\.json: cannot read: ENOENT/);
+  });
+});
+
+describe('mergePacks: an unsigned pack never replaces a built-in or signed one', () => {
+  /** The attack: the built-in 3CX pack, copied unsigned at version 99 with every rule emptied. */
+  async function attack(): Promise<{ builtin: LoadedPack; evil: LoadedPack }> {
+    const [builtin] = (await builtinPacks()).filter((p) => p.pack.id === '3cx-desktopapp-2023-03');
+    return { builtin: builtin!, evil: parsePackText(JSON.stringify(disarmedCopy(builtin!.pack)), '/etc/vigil/packs/3cx-update.json') };
+  }
+
+  it('the unsigned copy at version 99 is refused, in either order, and the built-in pack stays whole', async () => {
+    const { builtin, evil } = await attack();
+    expect(evil.ref.origin).toBe('unsigned');
+    for (const input of [[builtin, evil], [evil, builtin]]) {
+      const merged = mergePacks(input);
+      expect(merged.packs).toEqual([builtin]);
+      expect(merged.packs[0]!.pack.versionRules.length).toBeGreaterThan(0);
+      expect(merged.refused).toHaveLength(1);
+      expect(merged.refused[0]!.pack).toBe(evil);
+      expect(merged.refused[0]!.kept).toBe(builtin);
+      expect(merged.refused[0]!.reason).toBe(
+        '/etc/vigil/packs/3cx-update.json: unsigned pack "3cx-desktopapp-2023-03" version 99 not used: the built-in pack "3cx-desktopapp-2023-03" version 1 stays in use, because an unsigned pack never replaces a built-in or signed pack of the same id (sign it with a trusted pack key, or give it an id of its own)',
+      );
+    }
+  });
+
+  it('a signed pack of a higher version replaces the built-in one; a signed lower version does not; an unsigned one never replaces the signed one', async () => {
+    const { builtin } = await attack();
+    const key = generatePackKey('partner-1');
+    const trusted = [{ keyId: key.keyId, publicKey: key.publicKey }];
+    const signed = (version: number) => parsePackText(JSON.stringify(signPack({ ...builtin.pack, version, title: `3CX v${version}` }, key.keyId, key.privateKeyPem)), `v${version}.json`, { trustedKeys: trusted });
+    expect(mergePacks([builtin, signed(2)]).packs.map((p) => p.ref)).toEqual([{ id: builtin.pack.id, version: 2, title: '3CX v2', origin: 'signed:partner-1' }]);
+    // A signed pack older than the built-in one does not roll it back.
+    expect(mergePacks([signed(2), { ...builtin, pack: { ...builtin.pack, version: 3 } }]).packs[0]!.ref.origin).toBe('builtin');
+    const unsigned = parsePackText(JSON.stringify({ ...builtin.pack, version: 5 }), 'u.json');
+    const merged = mergePacks([builtin, signed(2), unsigned]);
+    expect(merged.packs.map((p) => p.ref.origin)).toEqual(['signed:partner-1']);
+    expect(merged.refused.map((r) => r.reason)).toEqual([expect.stringMatching(/^u\.json: unsigned pack .* version 5 not used: the signed \(partner-1\) pack .* version 2 stays in use/)]);
+  });
+
+  it('an unsigned copy at a lower version is refused too (it could never be used), and unrelated packs are untouched', async () => {
+    const { builtin } = await attack();
+    const older = parsePackText(JSON.stringify({ ...builtin.pack, version: 1 }), 'old.json');
+    const other = parsePackText(JSON.stringify(testPack()), 'other.json');
+    const merged = mergePacks([builtin, older, other]);
+    expect(merged.packs).toEqual([builtin, other]);
+    expect(merged.refused.map((r) => r.pack)).toEqual([older]);
   });
 });

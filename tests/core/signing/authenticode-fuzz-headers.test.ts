@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSigningFixtures, type SigningFixtures } from '../../helpers/signing-fixtures.js';
+import { needsTools } from '../../helpers/system-tool.js';
 import { applyMutations, mutationArbitrary, type MutationSeed } from '../../helpers/signing-mutations.js';
 import { loadSeeds, verifyMutated, type FuzzStats } from '../../helpers/signing-fuzz.js';
 
@@ -25,7 +26,7 @@ afterAll(() => {
   if (fx) rmSync(fx.dir, { recursive: true, force: true });
 });
 
-describe('Authenticode verifier on mutated PE headers and lengths', () => {
+describe('Authenticode verifier on mutated PE headers and lengths', needsTools('openssl', 'osslsigncode'), () => {
   it(`${RUNS} mutated files: every one ends in a well-formed result, with bounded reads`, async () => {
     const stats: FuzzStats = { runs: 0, byStatus: {} };
     await fc.assert(

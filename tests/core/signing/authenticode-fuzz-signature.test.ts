@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSigningFixtures, type SigningFixtures } from '../../helpers/signing-fixtures.js';
+import { needsTools } from '../../helpers/system-tool.js';
 import { applyMutations, mutationArbitrary, type MutationSeed } from '../../helpers/signing-mutations.js';
 import { loadSeeds, verifyMutated, type FuzzStats } from '../../helpers/signing-fuzz.js';
 
@@ -26,7 +27,7 @@ afterAll(() => {
   if (fx) rmSync(fx.dir, { recursive: true, force: true });
 });
 
-describe('Authenticode verifier on mutated certificate tables and PKCS#7 blobs', () => {
+describe('Authenticode verifier on mutated certificate tables and PKCS#7 blobs', needsTools('openssl', 'osslsigncode'), () => {
   it(`${RUNS} mutated files: every one ends in a well-formed result, with bounded reads`, async () => {
     expect(seeds.length).toBe(7);
     const stats: FuzzStats = { runs: 0, byStatus: {} };

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuthenticode } from '../../../src/core/signing/verify-authenticode.js';
 import { CHUNK_BYTES } from '../../../src/core/signing/pe-image-digest.js';
 import { makeSigningFixtures, securityDirectory, LEAF_SERIAL, type SigningFixtures } from '../../helpers/signing-fixtures.js';
+import { needsTools } from '../../helpers/system-tool.js';
 import { VirtualFile } from '../../helpers/signing-memory-file.js';
 
 const SIZE = 1024 * 1024 * 1024;
@@ -22,7 +23,7 @@ afterAll(() => {
   if (fx) rmSync(fx.dir, { recursive: true, force: true });
 });
 
-describe('verifying a 1 GiB signed PE', () => {
+describe('verifying a 1 GiB signed PE', needsTools('openssl', 'osslsigncode'), () => {
   it('reads it once in chunks, never holding more than a few chunks', async () => {
     const signed = readFileSync(fx.files.validSha256);
     const dir = securityDirectory(signed);

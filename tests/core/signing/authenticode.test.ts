@@ -12,6 +12,7 @@ import { isCleanSignature } from '../../../src/core/signing/verification-outcome
 import { SignatureVerificationSchema, type SignatureVerification } from '../../../src/shared/signature.js';
 import { LEAF_SERIAL, LEAF_SUBJECT_WINDOWS, makeSigningFixtures, securityDirectory, type FixtureName, type SigningFixtures } from '../../helpers/signing-fixtures.js';
 import { opensslNameParts, osslsigncodeVerify, windowsNameParts } from '../../helpers/signing-osslsigncode.js';
+import { needsTools } from '../../helpers/system-tool.js';
 
 let fx: SigningFixtures;
 const results = new Map<FixtureName, SignatureVerification>();
@@ -33,7 +34,7 @@ function opensslFingerprint(pem: string, alg: 'sha1' | 'sha256'): string {
   return out.split('=')[1]!.trim().replace(/:/g, '').toLowerCase();
 }
 
-describe('Authenticode verification of signed fixtures', () => {
+describe('Authenticode verification of signed fixtures', needsTools('openssl', 'osslsigncode'), () => {
   it('every result is JSON-serialisable and matches the shared schema', () => {
     for (const [name, res] of results) {
       const roundTrip = JSON.parse(JSON.stringify(res));
@@ -175,7 +176,7 @@ describe('Authenticode verification of signed fixtures', () => {
   });
 });
 
-describe('agreement with osslsigncode verify (the peer)', () => {
+describe('agreement with osslsigncode verify (the peer)', needsTools('openssl', 'osslsigncode'), () => {
   it('agrees on every fixture: digest match, signed and computed digests, signer subject and serial', () => {
     const rows: string[] = ['| fixture | osslsigncode | ours | signatures | digests agree | subject/serial agree |', '|---|---|---|---|---|---|'];
     for (const [name, file] of Object.entries(fx.files) as [FixtureName, string][]) {

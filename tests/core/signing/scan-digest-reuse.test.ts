@@ -19,6 +19,7 @@ import type { ScanReport } from '../../../src/shared/scan.js';
 import { makePe, SCN_CODE, SCN_DATA } from '../../helpers/make-pe.js';
 import { electronAppVersionSpec, makeVersionResource } from '../../helpers/make-version-resource.js';
 import { makeSigningPki, osslsign } from '../../helpers/signing-fixtures.js';
+import { needsTools } from '../../helpers/system-tool.js';
 import { MemoryFile } from '../../helpers/signing-memory-file.js';
 import { testPack } from '../../helpers/test-pack.js';
 
@@ -58,28 +59,6 @@ let root: string;
 let exePath: string;
 let packText: string;
 
-beforeAll(() => {
-  const work = mkdtempSync(path.join(tmpdir(), 'vigil-digest-reuse-'));
-  const pki = makeSigningPki(path.join(work, 'pki'));
-  const unsigned = path.join(work, 'client.unsigned');
-  writeFileSync(
-    unsigned,
-    makePe({
-      sections: [
-        { name: '.text', data: Buffer.from([0x55, 0x48, 0x89, 0xe5, 0x31, 0xc0, 0x5d, 0xc3]), characteristics: SCN_CODE },
-        { name: '.rdata', data: Buffer.alloc(DATA_BYTES, 0x3c), characteristics: SCN_DATA },
-      ],
-      resources: (rva) => makeVersionResource(rva, { languages: [{ id: 0x0409, info: electronAppVersionSpec('18.12.425') }] }),
-    }),
-  );
-  root = path.join(work, 'root');
-  mkdirSync(path.join(root, INSTALL), { recursive: true });
-  mkdirSync(path.join(root, 'Users/alice/Documents'), { recursive: true });
-  exePath = path.join(root, EXE);
-  osslsign(pki, unsigned, exePath, { name: 'Test Softphone' });
-  packText = JSON.stringify(testPack());
-});
-
 async function scan(extraFirst?: (ctx: ScanContext) => Promise<void>): Promise<{ report: ScanReport; bytes: Map<string, number> }> {
   const bytes = new Map<string, number>();
   const fs = countingFs(new LocalTargetFs(root, { caseInsensitive: true }), bytes);
@@ -97,7 +76,29 @@ async function scan(extraFirst?: (ctx: ScanContext) => Promise<void>): Promise<{
   return { report, bytes };
 }
 
-describe('one read of a signed executable per scan', () => {
+describe('one read of a signed executable per scan', needsTools('openssl', 'osslsigncode'), () => {
+  beforeAll(() => {
+    const work = mkdtempSync(path.join(tmpdir(), 'vigil-digest-reuse-'));
+    const pki = makeSigningPki(path.join(work, 'pki'));
+    const unsigned = path.join(work, 'client.unsigned');
+    writeFileSync(
+      unsigned,
+      makePe({
+        sections: [
+          { name: '.text', data: Buffer.from([0x55, 0x48, 0x89, 0xe5, 0x31, 0xc0, 0x5d, 0xc3]), characteristics: SCN_CODE },
+          { name: '.rdata', data: Buffer.alloc(DATA_BYTES, 0x3c), characteristics: SCN_DATA },
+        ],
+        resources: (rva) => makeVersionResource(rva, { languages: [{ id: 0x0409, info: electronAppVersionSpec('18.12.425') }] }),
+      }),
+    );
+    root = path.join(work, 'root');
+    mkdirSync(path.join(root, INSTALL), { recursive: true });
+    mkdirSync(path.join(root, 'Users/alice/Documents'), { recursive: true });
+    exePath = path.join(root, EXE);
+    osslsign(pki, unsigned, exePath, { name: 'Test Softphone' });
+    packText = JSON.stringify(testPack());
+  });
+
   it('inventory and the signature check share one pass; the result is the same as a verification from scratch', async () => {
     const size = readFileSync(exePath).length;
     const { report, bytes } = await scan();

@@ -12,6 +12,7 @@ import {
 } from '../../../../src/core/inventory/macos/info-plist.js';
 import { parsePlist, PlistError } from '../../../../src/core/inventory/macos/plist.js';
 import { peerInfoPlist, type PeerPlist } from './python-peer.js';
+import { needsTools } from '../../../helpers/system-tool.js';
 
 const APP = 'Applications/3CX Desktop App.app';
 const USER_APP = 'Users/alice/Applications/3CX Desktop App.app';
@@ -35,7 +36,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-describe('the 3CX Info.plist in both forms', () => {
+describe('the 3CX Info.plist in both forms', needsTools('python3'), () => {
   let info: PeerPlist;
   beforeAll(() => {
     info = peerInfoPlist();
@@ -56,7 +57,7 @@ describe('the 3CX Info.plist in both forms', () => {
   });
 });
 
-describe('readBundleInfo on a fixture tree', () => {
+describe('readBundleInfo on a fixture tree', needsTools('python3'), () => {
   let root: string;
   let fs: LocalTargetFs;
 

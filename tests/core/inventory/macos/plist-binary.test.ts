@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePlist, PlistError, type PlistValue } from '../../../../src/core/inventory/macos/plist.js';
 import { bplist, obj } from './bplist-builder.js';
 import { peerSamplePlist, type PeerPlist } from './python-peer.js';
+import { needsTools } from '../../../helpers/system-tool.js';
 
 /** Asserts a PlistError from the binary reader with this reason at this byte offset. */
 function expectBinaryError(buf: Buffer, reason: RegExp, offset?: number, limits = {}): PlistError {
@@ -21,7 +22,7 @@ function expectBinaryError(buf: Buffer, reason: RegExp, offset?: number, limits 
   return e;
 }
 
-describe('binary plists written by Python plistlib', () => {
+describe('binary plists written by Python plistlib', needsTools('python3'), () => {
   let sample: PeerPlist;
   beforeAll(() => {
     sample = peerSamplePlist();

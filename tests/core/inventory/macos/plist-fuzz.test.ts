@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePlist, PlistError } from '../../../../src/core/inventory/macos/plist.js';
 import { peerInfoPlist, peerSamplePlist } from './python-peer.js';
+import { needsTools } from '../../../helpers/system-tool.js';
 
 type Mutation =
   | { kind: 'truncate'; at: number }
@@ -83,7 +84,7 @@ function parseOrPlistError(buf: Buffer): 'value' | 'error' {
   }
 }
 
-describe('mutated and truncated plists', () => {
+describe('mutated and truncated plists', needsTools('python3'), () => {
   let binarySeeds: Buffer[];
   let xmlSeeds: Buffer[];
   beforeAll(() => {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePlist, type PlistValue } from '../../../../src/core/inventory/macos/plist.js';
 import { peerRoundTrip, type PeerPlist } from './python-peer.js';
+import { needsTools } from '../../../helpers/system-tool.js';
 
 type Tagged =
   | { t: 's'; v: string }
@@ -88,7 +89,7 @@ function show(tagged: Tagged): string {
   return JSON.stringify(tagged).slice(0, 2000);
 }
 
-describe('round trip through Python plistlib', () => {
+describe('round trip through Python plistlib', needsTools('python3'), () => {
   const seed = Date.now() % 2 ** 31;
   let cases: Case[];
   let written: Array<PeerPlist | { error: string }>;

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePlist, PlistError, type PlistLimits, type PlistValue } from '../../../../src/core/inventory/macos/plist.js';
 import { peerSamplePlist, type PeerPlist } from './python-peer.js';
+import { needsTools } from '../../../helpers/system-tool.js';
 
 const HEAD =
   '<?xml version="1.0" encoding="UTF-8"?>\n' +
@@ -38,7 +39,7 @@ function expectXmlError(
   return e;
 }
 
-describe('XML plists written by Python plistlib', () => {
+describe('XML plists written by Python plistlib', needsTools('python3'), () => {
   let sample: PeerPlist;
   beforeAll(() => {
     sample = peerSamplePlist();

@@ -1,7 +1,8 @@
 /**
  * Runs tests/fixtures/macos/plist_peer.py, Python's plistlib, as the independent writer of
  * the plists our reader is checked against. One synchronous process per call; test files
- * call it once, in beforeAll. A missing python3 fails the tests rather than skipping them.
+ * call it once, in beforeAll of a suite declared with needsTools('python3')
+ * (tests/helpers/system-tool.ts): skipped without python3, a failure under CI.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -38,13 +38,13 @@ describe('assembleAgent', () => {
         return undefined;
       },
     });
-    expect(packs.map((p) => p.pack.id).sort()).toEqual(['3cx-desktopapp-2023-03', 'test-softphone-2023']);
+    expect(packs.map((p) => p.pack.id).sort()).toEqual(['3cx-desktopapp-2023-03', 'test-softphone-2023', 'x-trader-2023']);
     expect(watched).toBe(packs);
     const out = await agent.runOnce();
     const finding = out.scan!.findings.find((f) => f.ruleId === 'pack-not-loaded')!;
     expect(finding.severity).toBe('unknown');
     expect(finding.title).toContain('bad.json');
-    expect(out.scan!.packs.map((p) => p.id).sort()).toEqual(['3cx-desktopapp-2023-03', 'test-softphone-2023']);
+    expect(out.scan!.packs.map((p) => p.id).sort()).toEqual(['3cx-desktopapp-2023-03', 'test-softphone-2023', 'x-trader-2023']);
     expect(out.scan!.verdict.status).toBe('unknown');
   });
 
@@ -83,7 +83,8 @@ describe('loadConfiguredPacks', () => {
     await writeFile(newer, JSON.stringify({ ...builtin, version: builtin.version + 1, title: 'Updated 3CX pack' }));
     const { packs, problems } = await loadConfiguredPacks(await config({ packs: [newer] }), silentLogger);
     expect(problems).toEqual([]);
-    expect(packs).toHaveLength(1);
-    expect(packs[0]!.pack).toMatchObject({ id: builtin.id, version: builtin.version + 1, title: 'Updated 3CX pack' });
+    // One copy per pack id: the two built-in packs, the 3CX one replaced by its newer version.
+    expect(packs.map((p) => p.pack.id).sort()).toEqual([builtin.id, 'x-trader-2023']);
+    expect(packs.find((p) => p.pack.id === builtin.id)!.pack).toMatchObject({ id: builtin.id, version: builtin.version + 1, title: 'Updated 3CX pack' });
   });
 });

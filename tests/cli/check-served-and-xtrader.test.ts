@@ -44,7 +44,7 @@ function withPlanted(file: string, realSha256: string): Json {
 
 function exe(version: string, strings: Record<string, string> = {}): Buffer {
   const spec = electronAppVersionSpec(version);
-  Object.assign(spec.stringTables[0]!.strings, strings);
+  Object.assign(spec.stringTables![0]!.strings, strings);
   return makePe({ resources: (rva) => makeVersionResource(rva, { languages: [{ id: 0x0409, info: spec }] }) });
 }
 

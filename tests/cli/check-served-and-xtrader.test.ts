@@ -81,6 +81,13 @@ async function checkJson(args: string[]): Promise<{ code: number; report: ScanRe
   return { code, report: ScanReportSchema.parse(JSON.parse(out)) };
 }
 
+async function checkHuman(args: string[]): Promise<string> {
+  let out = '';
+  const io: CliIo = { stdout: (t) => void (out += t), stderr: () => undefined, env: {}, cwd: process.cwd(), interrupted: new Promise(() => {}) };
+  await runCli(['check', ...args], io);
+  return out;
+}
+
 async function packFile(pack: Json): Promise<string> {
   const file = path.join(await mkdtemp(path.join(tmpdir(), 'vigil-pack-')), 'pack.json');
   await writeFile(file, JSON.stringify(pack));
@@ -115,6 +122,7 @@ describe('vigil check --root on a Linux 3CX PBX', () => {
     const { code, report } = await checkJson(['--root', root]);
     expect(report.target.platform).toBe('linux');
     expect(code).toBe(0);
+    expect(await checkHuman(['--root', root])).toContain(`found  3CX Phone System (PBX) (serves 4 files) at ${root}/var/lib/3cxpbx/Instance1`);
     expect(report.installs).toHaveLength(1);
     const pbx = report.installs[0]!;
     expect(pbx).toMatchObject({ application: '3cx-pbx', applicationName: '3CX Phone System (PBX)', location: `${root}/var/lib/3cxpbx/Instance1`, versionSource: 'not judged: distribution point' });

@@ -153,6 +153,9 @@ async function inspectInstallDir(
   return install;
 }
 
+/** The `versionSource` of a distribution point's install: its own version is not read. */
+export const DISTRIBUTION_POINT_VERSION_SOURCE = 'not judged: distribution point';
+
 /**
  * A distribution point (e.g. a 3CX PBX) is its install folder: what matters is what it
  * hands out, so every served file is hashed and its own version is not read.
@@ -182,7 +185,7 @@ async function inspectDistributionPoint(
     applicationName: app.name,
     platform: ctx.platform,
     location: ctx.fs.displayPath(dir),
-    versionSource: 'not judged: distribution point',
+    versionSource: DISTRIBUTION_POINT_VERSION_SOURCE,
     versionClass: 'unclassified',
     files,
   };

@@ -12,7 +12,7 @@ import { listUserProfiles } from './inventory/user-profiles.js';
 import { findInstalls, hashCandidateFiles, type InventoryReaders } from './inventory/find-installs.js';
 import { findArtifacts } from './inventory/find-artifacts.js';
 import type { LocationProblem } from './inventory/resolve-location.js';
-import { artifactFindings, hashFindings, installFindings, problemFindings } from './verdict/inventory-findings.js';
+import { artifactFindings, hashFindings, installFindings, problemFindings, type ServedBy } from './verdict/inventory-findings.js';
 import { computeVerdict } from './verdict/compute-verdict.js';
 import { makeFinding } from './verdict/finding.js';
 import { platformReaders } from './inventory/platform-readers.js';
@@ -74,8 +74,13 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
 
     const candidates = await hashCandidateFiles(ctx, pack);
     problems.push(...candidates.problems);
-    const hashed: (InstalledFile & { user?: string })[] = [
-      ...inv.installs.flatMap((i) => i.files.map((f) => (i.user ? { ...f, user: i.user } : f))),
+    const hashed: (InstalledFile & { user?: string; servedBy?: ServedBy })[] = [
+      ...inv.installs.flatMap((i) => {
+        const app = pack.applications.find((a) => a.id === i.application);
+        const servedBy: ServedBy | undefined =
+          app?.role === 'distribution-point' ? { applicationName: app.name, ...(app.servedAdvice ? { advice: app.servedAdvice } : {}) } : undefined;
+        return i.files.map((f) => ({ ...f, ...(i.user ? { user: i.user } : {}), ...(servedBy ? { servedBy } : {}) }));
+      }),
       ...candidates.files,
     ];
     findings.push(...hashFindings(pack, target.platform, hashed, started));

@@ -43,13 +43,13 @@ describe('assembleAgent', () => {
         return undefined;
       },
     });
-    expect(packs.map((p) => p.pack.id).sort()).toEqual(['3cx-desktopapp-2023-03', 'test-softphone-2023']);
+    expect(packs.map((p) => p.pack.id).sort()).toEqual(['3cx-desktopapp-2023-03', 'test-softphone-2023', 'x-trader-2023']);
     expect(watched).toBe(packs);
     const out = await agent.runOnce();
     const finding = out.scan!.findings.find((f) => f.ruleId === 'pack-not-loaded')!;
     expect(finding.severity).toBe('unknown');
     expect(finding.title).toContain('bad.json');
-    expect(out.scan!.packs.map((p) => p.id).sort()).toEqual(['3cx-desktopapp-2023-03', 'test-softphone-2023']);
+    expect(out.scan!.packs.map((p) => p.id).sort()).toEqual(['3cx-desktopapp-2023-03', 'test-softphone-2023', 'x-trader-2023']);
     expect(out.scan!.verdict.status).toBe('unknown');
   });
 
@@ -83,21 +83,22 @@ describe('assembleAgent', () => {
 describe('loadConfiguredPacks', () => {
   it('an unsigned copy of the built-in 3CX pack at version 99 with its rules emptied, named in the settings, does not switch 3CX detection off', async () => {
     const dir = await tmp();
-    const builtin = (await loadConfiguredPacks(await config(), silentLogger)).packs[0]!;
+    const builtins = (await loadConfiguredPacks(await config(), silentLogger)).packs;
+    const builtin = builtins.find((p) => p.pack.id === '3cx-desktopapp-2023-03')!;
     const evil = path.join(dir, '3cx-update.json');
     await writeFile(evil, JSON.stringify(disarmedCopy(builtin.pack)));
     const { agent, packs } = await assembleAgent(await config({ packs: [evil] }), { logger: silentLogger });
-    expect(packs.map((p) => p.ref)).toEqual([builtin.ref]);
-    expect(packs[0]!.pack).toEqual(builtin.pack);
+    expect(packs.map((p) => p.ref)).toEqual(builtins.map((p) => p.ref));
+    expect(packs.find((p) => p.pack.id === builtin.pack.id)!.pack).toEqual(builtin.pack);
 
     // The agent says why, in every scan: amber, naming the file, both versions and the rule.
     const out = await agent.runOnce();
     const refused = out.scan!.findings.filter((f) => f.ruleId === 'pack-refused-unsigned');
     expect(refused).toHaveLength(1);
     expect(FindingSchema.parse(refused[0])).toEqual(refused[0]);
-    expect(refused[0]).toMatchObject({ severity: 'attention', category: 'scan', packId: builtin.pack.id, evidence: { path: evil, detail: { refusedVersion: 99, keptVersion: 1, keptOrigin: 'builtin', refusedOrigin: 'unsigned' } } });
+    expect(refused[0]).toMatchObject({ severity: 'attention', category: 'scan', packId: builtin.pack.id, evidence: { path: evil, detail: { refusedVersion: 99, keptVersion: builtin.pack.version, keptOrigin: 'builtin', refusedOrigin: 'unsigned' } } });
     expect(refused[0]!.evidence.error).toMatch(/unsigned pack never replaces a built-in or signed pack of the same id/);
-    expect(out.scan!.packs).toEqual([builtin.ref]);
+    expect(out.scan!.packs).toEqual(builtins.map((p) => p.ref));
     expect(out.scan!.verdict.status).toBe('attention');
 
     // And the packs the agent scans with still find a compromised 3CX install.
@@ -120,6 +121,7 @@ describe('loadConfiguredPacks', () => {
     expect(refused).toEqual([]);
     expect(packs.map((p) => [p.pack.id, p.ref.origin])).toEqual([
       ['3cx-desktopapp-2023-03', 'builtin'],
+      ['x-trader-2023', 'builtin'],
       ['test-softphone-2023', 'unsigned'],
     ]);
   });

@@ -146,7 +146,7 @@ describe('createAgentFactory', () => {
     });
     const handle = await factory({ transport: noTransport, logger: memoryLogger() });
     const before = handle.getState();
-    expect(before.versions.packs.map((p) => p.id)).toEqual(['3cx-desktopapp-2023-03']);
+    expect(before.versions.packs.map((p) => p.id)).toEqual(['3cx-desktopapp-2023-03', 'x-trader-2023']);
     expect(before.reporting.configured).toBe(false);
     const seen: string[] = [];
     const off = handle.onState((s) => seen.push(s.status));

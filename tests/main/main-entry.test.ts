@@ -61,7 +61,7 @@ describe('main.ts under a fake Electron', () => {
     const text = readFileSync(mainLog!, 'utf8');
     const settingsLine = text.split('\n').find((l) => l.includes('settings {"source":'));
     expect(settingsLine).toContain(configFile);
-    expect(text).toMatch(/agent started .*"packs":\["3cx-desktopapp-2023-03@1"\]/);
+    expect(text).toMatch(/agent started .*"packs":\["3cx-desktopapp-2023-03@2","x-trader-2023@1"\]/);
     expect(text).not.toContain('could not start');
     expect(text).toContain('tray app started');
     expect(text).toContain('"allowQuit":true');

@@ -41,7 +41,7 @@ describe('about text', () => {
     expect(detail.split('\n')).toEqual([
       'Agent version: 0.1.0',
       'Incident packs:',
-      '  • 3CX DesktopApp supply-chain compromise (March 2023) (3cx-desktopapp-2023-03, version 1)',
+      '  • 3CX DesktopApp supply-chain compromise (March 2023) (3cx-desktopapp-2023-03, version 2)',
       'Device ID: dev_7f3a9c2e',
       'Tenant: Acme IT Partners',
       'Computer name: RECEPTION-PC',

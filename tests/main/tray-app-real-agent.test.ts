@@ -211,7 +211,7 @@ describe('the tray app on the real agent core', () => {
     const box = h.fe.dialogs[0] as { detail: string };
     expect(box.detail).toContain(`Device ID: ${me.id}`);
     expect(box.detail).toContain('Tenant: Acme IT Partners');
-    expect(box.detail).toMatch(/3CX DesktopApp supply-chain compromise \(March 2023\) \(3cx-desktopapp-2023-03, version 1\)/);
+    expect(box.detail).toMatch(/3CX DesktopApp supply-chain compromise \(March 2023\) \(3cx-desktopapp-2023-03, version 2\)/);
   });
 
   it('a proxy URL in the settings: the session is set to it before the agent’s first request, which goes through net.fetch', async () => {

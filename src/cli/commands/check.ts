@@ -9,6 +9,7 @@ import { EXIT, UsageError, type CliIo } from '../io.js';
 import { parseOptions } from '../parse-options.js';
 import { loadCommandPacks } from '../pack-options.js';
 import { openTarget } from '../../core/inventory/scan-target.js';
+import { DISTRIBUTION_POINT_VERSION_SOURCE } from '../../core/inventory/find-installs.js';
 import { runScan, type ScanContext } from '../../core/scan.js';
 import { packRefusalFinding } from '../../core/pack/refusal-finding.js';
 import { installSignatureCheck } from '../../core/signing/install-signature-check.js';
@@ -42,7 +43,8 @@ export function formatHuman(report: ScanReport): string {
   lines.push(`Vigil ${report.agentVersion} checked ${where} with ${report.packs.map((p) => `${p.title} (v${p.version})`).join(', ') || 'no packs'}.`);
   if (report.installs.length === 0) lines.push('No installed copy of the packs\' applications was found.');
   for (const i of report.installs) {
-    lines.push(`found  ${i.applicationName} ${i.version ?? '(version unreadable)'}${i.user ? ` for ${i.user}` : ''} at ${i.location}`);
+    const what = i.versionSource === DISTRIBUTION_POINT_VERSION_SOURCE ? `(serves ${i.files.length} file${i.files.length === 1 ? '' : 's'})` : (i.version ?? '(version unreadable)');
+    lines.push(`found  ${i.applicationName} ${what}${i.user ? ` for ${i.user}` : ''} at ${i.location}`);
   }
   const order: Severity[] = ['compromised', 'unknown', 'attention', 'info'];
   const sorted = [...report.findings].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity));

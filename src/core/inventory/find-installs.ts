@@ -153,6 +153,46 @@ async function inspectInstallDir(
   return install;
 }
 
+/** The `versionSource` of a distribution point's install: its own version is not read. */
+export const DISTRIBUTION_POINT_VERSION_SOURCE = 'not judged: distribution point';
+
+/**
+ * A distribution point (e.g. a 3CX PBX) is its install folder: what matters is what it
+ * hands out, so every served file is hashed and its own version is not read.
+ */
+async function inspectDistributionPoint(
+  ctx: InventoryContext,
+  app: Application,
+  spec: PlatformApp,
+  dir: string,
+  user: string | undefined,
+  problems: LocationProblem[],
+): Promise<Install> {
+  const files: InstalledFile[] = [];
+  const seen = new Set<string>();
+  for (const served of spec.servedFiles ?? []) {
+    const r = await resolveLocation(ctx.fs, { scope: 'system', path: joinRel(dir, served) }, ctx.profiles);
+    problems.push(...r.problems.map((p) => (user !== undefined ? { ...p, user } : p)));
+    for (const found of r.found) {
+      if (found.type !== 'file' || seen.has(found.path.toLowerCase())) continue;
+      seen.add(found.path.toLowerCase());
+      const f = await describeFile(ctx.fs, found.path, 'companion');
+      if (f) files.push(f);
+    }
+  }
+  const install: Install = {
+    application: app.id,
+    applicationName: app.name,
+    platform: ctx.platform,
+    location: ctx.fs.displayPath(dir),
+    versionSource: DISTRIBUTION_POINT_VERSION_SOURCE,
+    versionClass: 'unclassified',
+    files,
+  };
+  if (user !== undefined) install.user = user;
+  return install;
+}
+
 export async function findInstalls(ctx: InventoryContext, pack: Pack): Promise<InventoryResult> {
   const installs: Install[] = [];
   const problems: LocationProblem[] = [];
@@ -160,6 +200,7 @@ export async function findInstalls(ctx: InventoryContext, pack: Pack): Promise<I
   for (const app of pack.applications) {
     const spec = app.platforms[ctx.platform];
     if (!spec) continue;
+    const distributionPoint = app.role === 'distribution-point';
     const seen = new Set<string>();
     for (const loc of spec.installDirs) {
       const r = await resolveLocation(ctx.fs, loc, ctx.profiles);
@@ -167,11 +208,13 @@ export async function findInstalls(ctx: InventoryContext, pack: Pack): Promise<I
       for (const found of r.found) {
         if (found.type !== 'directory' || seen.has(found.path.toLowerCase())) continue;
         seen.add(found.path.toLowerCase());
-        const install = await inspectInstallDir(ctx, app, spec, found.path, found.user);
+        const install = distributionPoint
+          ? await inspectDistributionPoint(ctx, app, spec, found.path, found.user, problems)
+          : await inspectInstallDir(ctx, app, spec, found.path, found.user);
         if (install) installs.push(install);
       }
     }
-    if (ctx.platform === 'windows' && spec.uninstallDisplayNames.length) {
+    if (!distributionPoint && ctx.platform === 'windows' && spec.uninstallDisplayNames.length) {
       let reg: { entries: RegistryInstallEntry[]; problems: string[] };
       if (ctx.live && ctx.runner) reg = await ctx.readers.uninstallEntries(ctx.runner);
       else {

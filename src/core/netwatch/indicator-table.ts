@@ -33,6 +33,8 @@ export interface IndicatorRef {
   /** The domain, canonical IP, or URL as the pack states it. */
   value: string;
   description?: string;
+  /** The pack marks this indicator as resting on one public source. */
+  singleSource?: true;
 }
 
 interface UrlIndicator {
@@ -71,12 +73,12 @@ export function collectIndicators(packs: readonly Pack[]): NetworkIndicatorSet {
       list.push(ref);
     };
     for (const d of net.domains) {
-      add(set.domains, { packId: pack.id, kind: 'domain', value: normalizeDomainName(d.domain), ...(d.description ? { description: d.description } : {}) });
+      add(set.domains, { packId: pack.id, kind: 'domain', value: normalizeDomainName(d.domain), ...(d.description ? { description: d.description } : {}), ...(d.singleSource ? { singleSource: true as const } : {}) });
     }
     for (const i of net.ips) {
       const ip = canonicalIp(i.ip);
       if (!ip) continue;
-      add(set.ips, { packId: pack.id, kind: 'ip', value: ip.address, ...(i.description ? { description: i.description } : {}) });
+      add(set.ips, { packId: pack.id, kind: 'ip', value: ip.address, ...(i.description ? { description: i.description } : {}), ...(i.singleSource ? { singleSource: true as const } : {}) });
     }
     for (const u of net.urls) {
       let parsed: URL;
@@ -85,7 +87,7 @@ export function collectIndicators(packs: readonly Pack[]): NetworkIndicatorSet {
       } catch {
         continue;
       }
-      const ref: IndicatorRef = { packId: pack.id, kind: 'url', value: u.url, ...(u.description ? { description: u.description } : {}) };
+      const ref: IndicatorRef = { packId: pack.id, kind: 'url', value: u.url, ...(u.description ? { description: u.description } : {}), ...(u.singleSource ? { singleSource: true as const } : {}) };
       if (seen.has(`url|${u.url}`)) continue;
       seen.add(`url|${u.url}`);
       set.urls.push({ ref, host: normalizeDomainName(parsed.hostname), path: parsed.pathname.toLowerCase() });

@@ -17,7 +17,7 @@ import { makeFinding } from '../verdict/finding.js';
 import type { Connection } from './connection.js';
 import type { ConnectionMatch } from './connection-matcher.js';
 import type { DnsCacheMatch, HostsMatch } from './dns-evidence.js';
-import type { AddressHit, PackNetworkInfo } from './indicator-table.js';
+import type { AddressHit, IndicatorRef, PackNetworkInfo } from './indicator-table.js';
 
 /**
  * One process instance: pid plus executable (path, else name); '' when not known (a
@@ -36,6 +36,13 @@ export function describeProcess(c: Pick<Connection, 'pid' | 'processName' | 'pro
   if (c.pid) return `process ${c.pid}`;
   if (c.state === 'TIME_WAIT') return 'A program that has already closed the connection';
   return 'A program this agent could not identify';
+}
+
+/** Title words and detail for an indicator the pack marks as resting on one public source. */
+function sourcing(ref: IndicatorRef, detail: Record<string, string | number | boolean>): string {
+  if (!ref.singleSource) return '';
+  detail.singleSource = true;
+  return ' (one public source)';
 }
 
 function hostLabel(hit: AddressHit, address: string): string {
@@ -64,7 +71,8 @@ export function connectionFinding(match: ConnectionMatch, hit: AddressHit, pack:
     if (c.processName) evidence.process.name = c.processName;
     if (c.processPath) evidence.process.path = c.processPath;
   }
-  const title = `${describeProcess(c)} ${c.state === 'TIME_WAIT' ? 'was connected' : 'is connected'} to ${hostLabel(hit, c.remote.address)}, a server named by the "${pack?.packTitle ?? hit.indicator.packId}" incident pack.`;
+  const single = sourcing(hit.indicator, detail);
+  const title = `${describeProcess(c)} ${c.state === 'TIME_WAIT' ? 'was connected' : 'is connected'} to ${hostLabel(hit, c.remote.address)}, a server named by the "${pack?.packTitle ?? hit.indicator.packId}" incident pack${single}.`;
   return makeFinding({
     category: 'network',
     severity: 'compromised',
@@ -83,10 +91,11 @@ export function dnsCacheFinding(m: DnsCacheMatch, pack: PackNetworkInfo | undefi
   if (m.addresses.length) detail.addresses = m.addresses.join(', ');
   if (m.ttl !== undefined) detail.ttl = m.ttl;
   const outcome = m.negative ? ' (the lookup found no address)' : m.blocked ? ' (a DNS filter answered with a blocking address)' : '';
+  const single = sourcing(m.indicator, detail);
   return makeFinding({
     category: 'dns',
     severity: 'compromised',
-    title: `This PC looked up ${m.matchedName}${outcome}, a server named by the "${pack?.packTitle ?? m.indicator.packId}" incident pack.`,
+    title: `This PC looked up ${m.matchedName}${outcome}, a server named by the "${pack?.packTitle ?? m.indicator.packId}" incident pack${single}.`,
     packId: m.indicator.packId,
     ruleId: 'dns.cache',
     evidence: { indicator: m.indicator.value, detail },
@@ -100,13 +109,15 @@ export function hostsFinding(m: HostsMatch, pack: PackNetworkInfo | undefined, h
   const what = m.blocked
     ? `The hosts file blocks ${m.name} (maps it to ${m.entry.address})`
     : `The hosts file redirects ${m.name} to ${m.entry.address}`;
+  const detail: Record<string, string | number | boolean> = { line: m.entry.line, address: m.entry.address, name: m.name, blocked: m.blocked };
+  const single = sourcing(m.indicator, detail);
   return makeFinding({
     category: 'dns',
     severity: m.severity,
-    title: `${what}; ${m.name} is a server named by the "${pack?.packTitle ?? m.indicator.packId}" incident pack.`,
+    title: `${what}; ${m.name} is a server named by the "${pack?.packTitle ?? m.indicator.packId}" incident pack${single}.`,
     packId: m.indicator.packId,
     ruleId: m.blocked ? 'dns.hosts-block' : 'dns.hosts-redirect',
-    evidence: { path: hostsPath, indicator: m.indicator.value, detail: { line: m.entry.line, address: m.entry.address, name: m.name, blocked: m.blocked } },
+    evidence: { path: hostsPath, indicator: m.indicator.value, detail },
     // No pack advice: it is written for a compromise (isolate the PC), which a hosts line is
     // not. A block is the recommended mitigation; a redirect is for IT to explain.
     identity: ['dns', 'hosts', m.indicator.packId, m.indicator.value, m.name, m.entry.address],

@@ -48,8 +48,10 @@ export function parsePack(doc: unknown, source: string): Pack {
       `format: pack format ${format} is newer than this agent supports (${PACK_FORMAT}); update Vigil to use this pack`,
     ]);
   }
-  if (format !== undefined && format !== PACK_FORMAT) {
-    throw new PackError(source, [`format: expected ${PACK_FORMAT}, got ${JSON.stringify(format)}`]);
+  // Every format from 1 up to PACK_FORMAT is read; the schema refuses a pack that uses a
+  // field its declared format does not have (see the format rule in schema.ts).
+  if (format !== undefined && !(typeof format === 'number' && Number.isInteger(format) && format >= 1 && format <= PACK_FORMAT)) {
+    throw new PackError(source, [`format: expected a pack format from 1 to ${PACK_FORMAT}, got ${JSON.stringify(format)}`]);
   }
   const result = PackSchema.safeParse(doc);
   if (!result.success) throw new PackError(source, describeIssues(result.error));

@@ -1,14 +1,24 @@
 /**
- * The incident pack format (format 1). A pack is data: everything Vigil knows about one
- * incident (applications, version rules, hashes, signers, network indicators, on-disk
+ * The incident pack format (formats 1 and 2). A pack is data: everything Vigil knows about
+ * one incident (applications, version rules, hashes, signers, network indicators, on-disk
  * artefacts, advice) and the public source of each indicator. The next incident is a new
  * pack, not a new release. docs/PACKS.md documents every field; keep the two in step.
+ *
+ * Format rule: a field an older agent may drop without misreporting (it only adds words,
+ * e.g. `singleSource`) is allowed in any format, because zod strips unknown keys. A field
+ * that changes what is looked at or how it is judged (format 2: distribution points and
+ * their served files) needs the format that introduced it, so an older agent refuses the
+ * whole pack ("update Vigil") instead of half-understanding it; a pack that uses such a
+ * field under a lower format is refused here, so a pack's format cannot understate it.
  */
 import { z } from 'zod';
 import { PlatformSchema } from '../../shared/scan.js';
 
-/** The newest pack format this agent understands. */
-export const PACK_FORMAT = 1;
+/** The newest pack format this agent understands (it reads every format from 1 up). */
+export const PACK_FORMAT = 2;
+
+/** Fields that need a format above 1, with the format that introduced them. */
+export const FORMAT_2_FIELDS = ['applications[].role', 'applications[].servedAdvice', 'applications[].platforms.*.servedFiles'] as const;
 
 const Id = z
   .string()
@@ -21,6 +31,12 @@ const DottedVersion = z
   .regex(/^\d+(\.\d+){0,3}$/, 'must be a dotted numeric version such as 18.12.416');
 /** Every indicator names at least one entry of `sources` by id. */
 const SourceRefs = z.array(Id).min(1, 'every indicator must cite at least one source');
+/**
+ * True when an indicator rests on one public source (one publisher's lists, or lists that
+ * all copy one upstream post): shown by its findings and the fleet page. Informational,
+ * so allowed in every format.
+ */
+const SingleSource = z.boolean().optional();
 
 /**
  * A path relative to a scope: `user` is each user profile or home folder
@@ -80,6 +96,12 @@ export const PlatformAppSchema = z.object({
   uninstallDisplayNames: z.array(z.string().min(1)).default([]),
   /** macOS CFBundleIdentifier values. */
   bundleIds: z.array(z.string().min(1)).default([]),
+  /**
+   * Format 2, distribution points only: files this install hands out to other computers
+   * (installers, update packages), relative to the install dir; `*` matches within one
+   * folder. Each is hashed and compared with `hashes`.
+   */
+  servedFiles: z.array(RelativePath).min(1).optional(),
 });
 export type PlatformApp = z.infer<typeof PlatformAppSchema>;
 
@@ -96,6 +118,17 @@ export const ApplicationSchema = z.object({
     .refine((p) => p.windows || p.macos || p.linux, 'must describe at least one platform'),
   /** Why a platform is absent, shown instead of "not found" (e.g. no Linux build exists). */
   notApplicable: z.partialRecord(PlatformSchema, z.string().min(1)).optional(),
+  /**
+   * Format 2. `installed` (the default): software people run, judged by its version.
+   * `distribution-point`: a server that hands another application's installers and
+   * updates to clients (a 3CX PBX): it is found by its install folder, its version is not
+   * judged, and its `servedFiles` are hashed; a known-bad one is named with `servedAdvice`.
+   */
+  role: z.enum(['installed', 'distribution-point']).optional(),
+  /** Where the install locations and file names come from (informational, any format). */
+  sources: SourceRefs.optional(),
+  /** Format 2, distribution points: advice for a known-bad file found among the served files. */
+  servedAdvice: Id.optional(),
 });
 export type Application = z.infer<typeof ApplicationSchema>;
 
@@ -117,6 +150,7 @@ export const VersionRuleSchema = z
     summary: z.string().min(1),
     advice: Id,
     sources: SourceRefs,
+    singleSource: SingleSource,
   })
   .refine((r) => r.versions?.length || r.atLeast || r.below, {
     message: 'must give versions, atLeast or below',
@@ -132,6 +166,7 @@ export const FileHashSchema = z.object({
   description: z.string().min(1),
   advice: Id,
   sources: SourceRefs,
+  singleSource: SingleSource,
 });
 export type FileHash = z.infer<typeof FileHashSchema>;
 
@@ -171,6 +206,7 @@ export const SignerSchema = z
     description: z.string().min(1),
     advice: Id,
     sources: SourceRefs,
+    singleSource: SingleSource,
   })
   .refine((s) => s.sha1 || s.sha256 || s.teamId || (s.serial && s.issuer), {
     message: 'must identify the certificate by sha1, sha256, teamId, or issuer + serial',
@@ -183,14 +219,14 @@ const Domain = z
 
 export const NetworkIndicatorsSchema = z.object({
   domains: z
-    .array(z.object({ domain: Domain, description: z.string().optional(), sources: SourceRefs }))
+    .array(z.object({ domain: Domain, description: z.string().optional(), sources: SourceRefs, singleSource: SingleSource }))
     .default([]),
   /**
    * URLs on shared infrastructure (e.g. a GitHub repository path): matched in URL and DNS
    * evidence, never by the host's addresses, which other services share.
    */
   urls: z
-    .array(z.object({ url: z.url(), description: z.string().optional(), sources: SourceRefs }))
+    .array(z.object({ url: z.url(), description: z.string().optional(), sources: SourceRefs, singleSource: SingleSource }))
     .default([]),
   ips: z
     .array(
@@ -198,6 +234,7 @@ export const NetworkIndicatorsSchema = z.object({
         ip: z.union([z.ipv4(), z.ipv6()]),
         description: z.string().optional(),
         sources: SourceRefs,
+        singleSource: SingleSource,
       }),
     )
     .default([]),
@@ -215,6 +252,7 @@ export const ArtifactSchema = z.object({
   description: z.string().min(1),
   advice: Id,
   sources: SourceRefs,
+  singleSource: SingleSource,
 });
 export type Artifact = z.infer<typeof ArtifactSchema>;
 
@@ -296,6 +334,35 @@ export const PackSchema = z
       checkSources(a.sources, ['artifacts', i]);
     });
     if (pack.fallbackAdvice !== undefined) check(advice, 'advice', pack.fallbackAdvice, ['fallbackAdvice']);
+    pack.applications.forEach((app, i) => {
+      const path = ['applications', i];
+      const platforms = (['windows', 'macos', 'linux'] as const).filter((p) => app.platforms[p]);
+      const served = platforms.filter((p) => app.platforms[p]!.servedFiles !== undefined);
+      // The format rule: these fields change what a scan looks at, so a lower format must
+      // not carry them (an older agent would drop them silently).
+      if (pack.format < 2) {
+        if (app.role !== undefined) ctx.addIssue({ code: 'custom', message: 'role needs pack format 2', path: [...path, 'role'] });
+        if (app.servedAdvice !== undefined) ctx.addIssue({ code: 'custom', message: 'servedAdvice needs pack format 2', path: [...path, 'servedAdvice'] });
+        for (const p of served) ctx.addIssue({ code: 'custom', message: 'servedFiles needs pack format 2', path: [...path, 'platforms', p, 'servedFiles'] });
+      }
+      if (app.role === 'distribution-point') {
+        if (app.servedAdvice === undefined) ctx.addIssue({ code: 'custom', message: 'a distribution point needs servedAdvice', path: [...path, 'servedAdvice'] });
+        for (const p of platforms.filter((x) => !served.includes(x))) {
+          ctx.addIssue({ code: 'custom', message: 'a distribution point needs servedFiles on every platform', path: [...path, 'platforms', p, 'servedFiles'] });
+        }
+      } else {
+        if (app.servedAdvice !== undefined) ctx.addIssue({ code: 'custom', message: 'servedAdvice is only for role "distribution-point"', path: [...path, 'servedAdvice'] });
+        for (const p of served) ctx.addIssue({ code: 'custom', message: 'servedFiles are only for role "distribution-point"', path: [...path, 'platforms', p, 'servedFiles'] });
+      }
+      check(advice, 'advice', app.servedAdvice, [...path, 'servedAdvice']);
+      if (app.sources) checkSources(app.sources, path);
+    });
+    pack.versionRules.forEach((r, i) => {
+      const app = pack.applications.find((a) => a.id === r.application);
+      if (app?.role === 'distribution-point') {
+        ctx.addIssue({ code: 'custom', message: `application "${r.application}" is a distribution point, whose version is not judged`, path: ['versionRules', i, 'application'] });
+      }
+    });
     if (pack.network) {
       check(advice, 'advice', pack.network.advice, ['network', 'advice']);
       for (const key of ['domains', 'urls', 'ips'] as const) {

@@ -200,6 +200,9 @@ export function installSignatureCheck(opts: InstallSignatureCheckOptions = {}): 
   return async (ctx) => {
     const findings: Finding[] = [];
     for (const install of ctx.installs) {
+      // A distribution point's files are installers it serves (MSI, nupkg, DMG): judged by
+      // hash; the served application's signature is checked where it is installed.
+      if (ctx.packs.some(({ pack }) => pack.applications.find((a) => a.id === install.application)?.role === 'distribution-point')) continue;
       if (install.platform === 'windows') findings.push(...(await checkWindowsInstall(ctx, install, opts)));
       else if (install.platform === 'macos') findings.push(...(await checkMacInstall(ctx, install, opts)));
       // Linux installs: no code-signature scheme to verify.

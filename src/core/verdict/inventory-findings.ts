@@ -23,11 +23,45 @@ function whose(user: string | undefined): string {
   return user ? ` for user ${user}` : '';
 }
 
+/**
+ * What a finding says about an indicator that rests on one public source: a title suffix
+ * for people and `evidence.detail.singleSource` for the fleet page and scripts.
+ */
+function sourcing(indicator: { singleSource?: boolean | undefined }): { suffix: string; detail?: { singleSource: true } } {
+  return indicator.singleSource ? { suffix: ' (one public source)', detail: { singleSource: true } } : { suffix: '' };
+}
+
+/** A file a distribution point (e.g. a 3CX PBX) hands out to clients. */
+export interface ServedBy {
+  applicationName: string;
+  /** The application's servedAdvice id. */
+  advice?: string;
+}
+
 /** Sets each install's version class and returns one finding per install. */
 export function installFindings(pack: Pack, installs: Install[], now: Date): Finding[] {
   const findings: Finding[] = [];
   for (const inst of installs) {
-    if (!pack.applications.some((a) => a.id === inst.application)) continue;
+    const app = pack.applications.find((a) => a.id === inst.application);
+    if (!app) continue;
+    if (app.role === 'distribution-point') {
+      // Its own version is not judged; what it serves is (hash findings). Say what was hashed.
+      const hashed = inst.files.filter((f) => f.sha256).length;
+      const failed = inst.files.length - hashed;
+      findings.push(
+        makeFinding({
+          category: 'install',
+          severity: 'info',
+          packId: pack.id,
+          application: inst.application,
+          ruleId: 'distribution-point',
+          title: `${inst.applicationName} found at ${inst.location}: it serves ${inst.files.length} file${inst.files.length === 1 ? '' : 's'} to its clients; ${hashed} hashed and compared with the pack${failed ? `, ${failed} could not be read` : ''}.`,
+          evidence: { path: inst.location, ...(inst.user ? { user: inst.user } : {}), detail: { servedFiles: inst.files.length, hashed } },
+          observedAt: now,
+        }),
+      );
+      continue;
+    }
     const c = classifyVersion(pack.versionRules, inst.application, inst.platform, inst.version);
     inst.versionClass = c.class;
     const registryOnly = inst.files.length === 0 && inst.versionSource === 'registry';
@@ -65,12 +99,14 @@ export function installFindings(pack: Pack, installs: Install[], now: Date): Fin
       // Files gone but the uninstall entry remains: real evidence, but not proof the code is on disk.
       const severity = c.class === 'compromised' ? (registryOnly ? 'attention' : 'compromised') : c.class === 'at-risk' ? 'attention' : 'info';
       const where = registryOnly ? ` (per its uninstall entry; its files were not found at ${inst.location})` : '';
+      const src = sourcing(rule);
       findings.push(
         makeFinding({
           ...base,
           severity,
           ruleId: rule.id,
-          title: `${name}${whose(inst.user)}${where}: ${rule.summary}`,
+          title: `${name}${whose(inst.user)}${where}: ${rule.summary}${src.suffix}`,
+          ...(src.detail ? { evidence: { ...evidence, detail: src.detail } } : {}),
           advice: advice(pack, rule.advice),
         }),
       );
@@ -79,21 +115,40 @@ export function installFindings(pack: Pack, installs: Install[], now: Date): Fin
   return findings;
 }
 
-export function hashFindings(pack: Pack, platform: Platform, files: readonly (InstalledFile & { user?: string })[], now: Date): Finding[] {
+export function hashFindings(
+  pack: Pack,
+  platform: Platform,
+  files: readonly (InstalledFile & { user?: string; servedBy?: ServedBy })[],
+  now: Date,
+): Finding[] {
   const findings: Finding[] = [];
   for (const f of files) {
     if (!f.sha256) continue;
     const bad = pack.hashes.find((h) => h.sha256 === f.sha256 && (!h.platform || h.platform === platform));
     if (!bad) continue;
+    const src = sourcing(bad);
+    // A served file is worse than a file on one PC: every client that installs or updates
+    // from this server receives it, so it says so and takes the distribution point's advice.
+    const title = f.servedBy
+      ? `${f.servedBy.applicationName} hands a known malicious file to its clients: ${f.path} (${bad.description})${src.suffix}.`
+      : `A known malicious file is on this PC: ${f.path} (${bad.description})${src.suffix}.`;
+    const detail = { ...(f.servedBy ? { served: true } : {}), ...(src.detail ?? {}) };
     findings.push(
       makeFinding({
         category: 'hash',
         severity: 'compromised',
         packId: pack.id,
         ruleId: `sha256:${bad.sha256}`,
-        title: `A known malicious file is on this PC: ${f.path} (${bad.description}).`,
-        evidence: { path: f.path, sha256: f.sha256, ...(f.size !== undefined ? { size: f.size } : {}), ...(f.user ? { user: f.user } : {}), indicator: bad.fileName },
-        advice: advice(pack, bad.advice),
+        title,
+        evidence: {
+          path: f.path,
+          sha256: f.sha256,
+          ...(f.size !== undefined ? { size: f.size } : {}),
+          ...(f.user ? { user: f.user } : {}),
+          indicator: bad.fileName,
+          ...(Object.keys(detail).length ? { detail } : {}),
+        },
+        advice: advice(pack, f.servedBy?.advice ?? bad.advice) ?? advice(pack, bad.advice),
         observedAt: now,
       }),
     );
@@ -102,18 +157,19 @@ export function hashFindings(pack: Pack, platform: Platform, files: readonly (In
 }
 
 export function artifactFindings(pack: Pack, hits: readonly ArtifactHit[], now: Date): Finding[] {
-  return hits.map((h) =>
-    makeFinding({
+  return hits.map((h) => {
+    const src = sourcing(h.artifact);
+    return makeFinding({
       category: 'artifact',
       severity: h.artifact.class,
       packId: pack.id,
       ruleId: h.artifact.id,
-      title: `${h.artifact.description}: found at ${h.path}${whose(h.user)}.`,
-      evidence: { path: h.path, ...(h.user ? { user: h.user } : {}) },
+      title: `${h.artifact.description}: found at ${h.path}${whose(h.user)}${src.suffix}.`,
+      evidence: { path: h.path, ...(h.user ? { user: h.user } : {}), ...(src.detail ? { detail: src.detail } : {}) },
       advice: advice(pack, h.artifact.advice),
       observedAt: now,
-    }),
-  );
+    });
+  });
 }
 
 /**

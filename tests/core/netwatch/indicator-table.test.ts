@@ -68,3 +68,29 @@ describe('IndicatorTable', () => {
     expect(t.matchUrl('not a url')).toEqual([]);
   });
 });
+
+describe('the built-in packs\' network indicators', () => {
+  it('carry the single-source marker into DNS findings, and match the X_TRADER C2 only as a URL, never its host', async () => {
+    const { builtinPacks } = await import('../../../src/core/pack/load.js');
+    const { matchDnsCache } = await import('../../../src/core/netwatch/dns-evidence.js');
+    const { dnsCacheFinding } = await import('../../../src/core/netwatch/netwatch-findings.js');
+    const packs = (await builtinPacks()).map((p) => p.pack);
+    const set = collectIndicators(packs);
+    const t = new IndicatorTable(set, []);
+
+    const single = matchDnsCache([{ entry: 'msedgeupdate.net', name: 'msedgeupdate.net', type: 1, data: '203.0.113.5', status: 'ok' }], t);
+    expect(single).toHaveLength(1);
+    const f = dnsCacheFinding(single[0]!, set.packs.get(single[0]!.indicator.packId), 'ipconfig /displaydns', new Date(0));
+    expect(f.title).toMatch(/incident pack \(one public source\)\.$/);
+    expect(f.evidence.detail).toMatchObject({ singleSource: true });
+    const corroborated = matchDnsCache([{ entry: 'akamaicontainer.com', name: 'akamaicontainer.com', type: 1, data: '203.0.113.6', status: 'ok' }], t);
+    const g = dnsCacheFinding(corroborated[0]!, set.packs.get(corroborated[0]!.indicator.packId), 'ipconfig /displaydns', new Date(0));
+    expect(g.title).not.toMatch(/one public source/);
+    expect(g.evidence.detail?.singleSource).toBeUndefined();
+
+    expect(t.matchUrl('https://www.tradingtechnologies.com/trading/order-management?id=1').map((r) => [r.packId, r.kind])).toEqual([['x-trader-2023', 'url']]);
+    expect(t.matchUrl('https://www.tradingtechnologies.com/xtrader-help/')).toEqual([]);
+    expect(t.matchDomain('www.tradingtechnologies.com')).toEqual([]);
+    expect(domainsToResolve(set)).not.toContain('www.tradingtechnologies.com');
+  });
+});

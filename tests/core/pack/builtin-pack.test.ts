@@ -42,10 +42,10 @@ describe('built-in 3CX pack: schema', () => {
     expect(result.success).toBe(true);
   });
 
-  it('has the agreed identity', () => {
-    expect(pack.format).toBe(1);
+  it('has the agreed identity: format 2 (it has a distribution point), version 2', () => {
+    expect(pack.format).toBe(2);
     expect(pack.id).toBe('3cx-desktopapp-2023-03');
-    expect(pack.version).toBe(1);
+    expect(pack.version).toBe(2);
   });
 
   it('is shipped as a built-in pack', async () => {
@@ -74,9 +74,32 @@ describe('built-in 3CX pack: application', () => {
     expect(mac.companionFiles).toContain('Contents/Frameworks/Electron Framework.framework/Versions/A/Libraries/libffmpeg.dylib');
   });
 
-  it('says why Linux is not applicable', () => {
+  it('says why Linux is not applicable to the desktop app, and points at the PBX entry', () => {
     expect(app.platforms.linux).toBeUndefined();
     expect(app.notApplicable?.linux).toMatch(/Windows and macOS/);
+    expect(app.notApplicable?.linux).toMatch(/3CX Phone System \(PBX\)/);
+  });
+});
+
+describe('built-in 3CX pack: the partner\'s own PBX', () => {
+  const pbx = pack.applications.find((a) => a.id === '3cx-pbx')!;
+  const served = ['Data/Http/electron/windows/*.msi', 'Data/Http/electron/windows/*.nupkg', 'Data/Http/electron/osx/*.dmg', 'Data/Http/electron/osx/*.zip'];
+
+  it('is a distribution point on Linux and Windows that serves the desktop app\'s installers and updates', () => {
+    expect(pbx).toMatchObject({ role: 'distribution-point', servedAdvice: 'pbx-serves-bad-file' });
+    expect(pbx.platforms.linux).toMatchObject({ installDirs: [{ scope: 'system', path: 'var/lib/3cxpbx/Instance1' }], servedFiles: served });
+    expect(pbx.platforms.windows).toMatchObject({ installDirs: [{ scope: 'system', path: 'ProgramData/3CX/Instance1' }], servedFiles: served });
+    expect(pbx.platforms.macos).toBeUndefined();
+    // Served installers are judged by hash, so the ones a PBX hands out carry no platform.
+    for (const name of ['3CXDesktopApp-18.12.416.msi', '3CXDesktopApp-18.12.416-full.nupkg', '3CXDesktopApp-18.12.402.dmg', '3CXDesktopApp-18.12.407.dmg']) {
+      const h = pack.hashes.find((x) => x.fileName === name);
+      expect(h, name).toBeDefined();
+      expect(h!.platform, name).toBeUndefined();
+    }
+  });
+
+  it('no longer needs the Linux candidate files the PBX entry replaces', () => {
+    expect(pack.candidateFiles.filter((c) => c.platform === 'linux')).toEqual([]);
   });
 });
 
@@ -128,8 +151,33 @@ describe('built-in 3CX pack: indicators', () => {
       'a64fa9f1c76457ecc58402142a8728ce34ccba378c17318b3340083eeb7acc67', // libffmpeg.dylib
       'fee4f9dabc094df24d83ec1a8c4e4ff573e5d9973caa676f58086c99561382d7', // libffmpeg.dylib (second)
       '8ab3a5eaaf8c296080fadf56b265194681d7da5da7c02562953a4cb60e147423', // ICONIC stealer
+      // version 2: Nextron's hash list (incl. Objective-See's UpdateAgent) and Sigma's rules
+      '253f3a53796f1b0fbe64f7b05ae1d66bc2b0773588d00c3d2bf08572a497fa59', // ffmpeg.dll
+      '2b5c2975a87c3e8c3cbad3b154a9f0fd772019fecb7c5da1c80cce227060fb84', // ffmpeg.dll
+      '29ce6bca0ffcf5891ac6a554fdd0355dddd71fe8f6e8e3f833b5753d7bbc73d9', // 3CXDesktopApp-18.12.402.dmg
+      '7d0200959c1c9742cb0dbca92dcfe4b5e61c48476dcfdfc177d0413ed88757c3', // 3CXDesktopApp-18.12.407.dmg
+      '7c55c3dfa373b6b342390938029cb76ef31f609d9a07780772c6010a4297e321', // 3CXDesktopApp-18.12.416-full.nupkg
+      '6c121f2b2efa6592c2c22b29218157ec9e63f385e7a1d7425857d603ddef8c59', // UpdateAgent (macOS)
+      '54004dfaa48ca5fa91e3304fb99559a2395301c570026450882d6aad89132a02', // 18.12.407 executable (Sigma)
+      'd45674f941be3cca2fbc1af42778043cc18cd86d95a2ecb9e6f0e212ed4c74ae', // 18.12.407 executable (Sigma)
+      '5d99efa36f34aa6b43cd81e77544961c5c8d692c96059fef92c2df2624550734', // 3CXDesktopApp.exe 18.12.416 (Sigma, community)
+      'a60a61bf844bc181d4540c9fac53203250a982e7c3ad6153869f01e19cc36203', // 18.12.416 executable (Sigma)
     ];
     for (const h of confirmed) expect(sha256s.has(h), h).toBe(true);
+  });
+
+  it('leaves out hashes of payloads that only ever lived in memory: no scan meets them on disk', () => {
+    for (const h of [
+      'f79c3b0adb6ec7bcc8bc9ae955a1571aaed6755a28c8b17b1d7595ee86840952', // samcli.dll, decrypted from d3dcompiler_47.dll
+      'aa4e398b3bd8645016d8090ffc77d15f926a8e69258642191deb4e68688ff973', // decrypted payload
+      '851c2c99ebafd4e5e9e140cfe3f2d03533846ca16f8151ae8ee0e83c692884b7', // decrypted downloader
+      'ffde718e6839ef7123b6e7347969c50652e07877f245450f29133f062f3275ec', // "3CXDesktopApp-memory.exe" (a memory dump)
+    ]) expect(sha256s.has(h), h).toBe(false);
+  });
+
+  it('hashes the macOS UpdateAgent where the dylib drops it, so its published SHA-256 can match', () => {
+    expect(pack.candidateFiles).toContainEqual(expect.objectContaining({ platform: 'macos', location: { scope: 'user', path: 'Library/Application Support/3CX Desktop App/UpdateAgent' } }));
+    expect(pack.hashes.find((h) => h.fileName === 'UpdateAgent')).toMatchObject({ platform: 'macos', singleSource: true });
   });
 
   it('names the MSI hashes by the versions Sophos and CrowdStrike/Elastic give', () => {
@@ -155,6 +203,8 @@ describe('built-in 3CX pack: indicators', () => {
       'visualstudiofactory.com', 'zacharryblogs.com',
       // beyond the reference: Mandiant (via 3CX) and Volexity's www. host names
       'msboxonline.com', 'www.azuredeploystore.com', 'www.journalide.org',
+      // version 2: in Nextron's and Sigma's lists (both from CrowdStrike's post), one source
+      'msedgeupdate.net',
     ];
     for (const d of expected) expect(domains.has(d), d).toBe(true);
     expect(domains.size).toBe(pack.network!.domains.length);
@@ -196,8 +246,9 @@ describe('built-in 3CX pack: sources and advice', () => {
     expect(new Set(urls).size).toBe(urls.length);
   });
 
-  it('cites every source from at least one indicator', () => {
+  it('cites every source from at least one indicator or application', () => {
     const cited = new Set([
+      ...pack.applications.flatMap((a) => a.sources ?? []),
       ...pack.versionRules.flatMap((r) => r.sources),
       ...pack.hashes.flatMap((h) => h.sources),
       ...pack.signers.flatMap((s) => s.sources),
@@ -211,6 +262,7 @@ describe('built-in 3CX pack: sources and advice', () => {
     const used = new Set([
       // The engine falls back to the first advice entry for unclassified and unreadable versions.
       pack.advice[0]!.id,
+      ...pack.applications.flatMap((a) => (a.servedAdvice ? [a.servedAdvice] : [])),
       ...pack.versionRules.map((r) => r.advice),
       ...pack.hashes.map((h) => h.advice),
       ...pack.signers.map((s) => s.advice),

@@ -57,10 +57,61 @@ describe('parsePackText', () => {
   });
 
   it('refuses a newer format with a message to update, and junk', () => {
-    expect(errorOf(() => parsePackText(JSON.stringify(testPack({ format: 2 })), 'n.json')).message).toMatch(/format 2 is newer than this agent supports \(1\); update Vigil/);
+    expect(errorOf(() => parsePackText(JSON.stringify(testPack({ format: 3 })), 'n.json')).message).toMatch(/format 3 is newer than this agent supports \(2\); update Vigil/);
     expect(errorOf(() => parsePackText('{"format": 1,', 'trunc.json')).message).toMatch(/trunc\.json: not valid JSON/);
     expect(errorOf(() => parsePackText('[]', 'arr.json')).message).toMatch(/must be a JSON object/);
-    expect(errorOf(() => parsePackText(JSON.stringify(testPack({ format: '1' })), 's.json')).message).toMatch(/format: expected 1/);
+    expect(errorOf(() => parsePackText(JSON.stringify(testPack({ format: '1' })), 's.json')).message).toMatch(/format: expected a pack format from 1 to 2, got "1"/);
+  });
+
+  it('reads format 1 and format 2 packs; a format-2 field under format 1 is refused, so an older agent never half-reads it', () => {
+    const pbx = {
+      id: 'pbx',
+      name: 'Test PBX',
+      publisher: 'Example Ltd',
+      role: 'distribution-point',
+      servedAdvice: 'isolate',
+      platforms: { linux: { installDirs: [{ scope: 'system', path: 'var/lib/pbx' }], servedFiles: ['Http/clients/*.msi'] } },
+    };
+    const base = testPack();
+    const v2 = testPack({ format: 2, applications: [...(base.applications as unknown[]), pbx] });
+    expect(parsePackText(JSON.stringify(v2), 'v2.json').pack.applications[1]).toMatchObject({ role: 'distribution-point', platforms: { linux: { servedFiles: ['Http/clients/*.msi'] } } });
+    expect(parsePackText(JSON.stringify(testPack()), 'v1.json').pack.format).toBe(1);
+
+    const understated = errorOf(() => parsePackText(JSON.stringify({ ...v2, format: 1 }), 'v1.json')).problems;
+    expect([...understated].sort()).toEqual([
+      'applications[1].platforms.linux.servedFiles: servedFiles needs pack format 2',
+      'applications[1].role: role needs pack format 2',
+      'applications[1].servedAdvice: servedAdvice needs pack format 2',
+    ]);
+  });
+
+  it('names what a distribution point lacks or misuses', () => {
+    const base = testPack();
+    const app = (extra: Record<string, unknown>) => testPack({ format: 2, applications: [...(base.applications as unknown[]), { id: 'pbx', name: 'PBX', publisher: 'X', platforms: { linux: { installDirs: [{ scope: 'system', path: 'var/lib/pbx' }] } }, ...extra }] });
+    const noServed = errorOf(() => parsePackText(JSON.stringify(app({ role: 'distribution-point', servedAdvice: 'isolate' })), 'a.json')).problems;
+    expect(noServed).toContain('applications[1].platforms.linux.servedFiles: a distribution point needs servedFiles on every platform');
+    const noAdvice = testPack({ format: 2, applications: [...(base.applications as unknown[]), { id: 'pbx', name: 'PBX', publisher: 'X', role: 'distribution-point', platforms: { linux: { installDirs: [{ scope: 'system', path: 'var/lib/pbx' }], servedFiles: ['a/*.msi'] } } }] });
+    expect(errorOf(() => parsePackText(JSON.stringify(noAdvice), 'b.json')).problems).toContain('applications[1].servedAdvice: a distribution point needs servedAdvice');
+    const wrongAdvice = app({ role: 'distribution-point', servedAdvice: 'ghost', platforms: { linux: { installDirs: [{ scope: 'system', path: 'var/lib/pbx' }], servedFiles: ['a/*.msi'] } } });
+    expect(errorOf(() => parsePackText(JSON.stringify(wrongAdvice), 'c.json')).problems).toContain('applications[1].servedAdvice: unknown advice id "ghost"');
+    const servedOnInstalled = app({ platforms: { linux: { installDirs: [{ scope: 'system', path: 'opt/x' }], servedFiles: ['a/*.msi'] } } });
+    expect(errorOf(() => parsePackText(JSON.stringify(servedOnInstalled), 'd.json')).problems).toContain('applications[1].platforms.linux.servedFiles: servedFiles are only for role "distribution-point"');
+    const recursive = app({ role: 'distribution-point', servedAdvice: 'isolate', platforms: { linux: { installDirs: [{ scope: 'system', path: 'var/lib/pbx' }], servedFiles: ['Http/**/x.msi'] } } });
+    expect(errorOf(() => parsePackText(JSON.stringify(recursive), 'e.json')).problems.join('\n')).toMatch(/applications\[1\]\.platforms\.linux\.servedFiles\[0\]: must not use "\*\*"/);
+    const ruled = app({ role: 'distribution-point', servedAdvice: 'isolate', platforms: { linux: { installDirs: [{ scope: 'system', path: 'var/lib/pbx' }], servedFiles: ['a/*.msi'] } } });
+    (ruled.versionRules as unknown[]).push({ id: 'pbx-old', application: 'pbx', platform: 'linux', class: 'at-risk', below: '20', summary: 'old', advice: 'update', sources: ['advisory'] });
+    expect(errorOf(() => parsePackText(JSON.stringify(ruled), 'f.json')).problems).toContain('versionRules[4].application: application "pbx" is a distribution point, whose version is not judged');
+  });
+
+  it('keeps singleSource and application sources in any format; an unknown application source is named', () => {
+    const doc = testPack();
+    (doc.hashes as { singleSource?: boolean }[])[0]!.singleSource = true;
+    (doc.applications as { sources?: string[] }[])[0]!.sources = ['advisory'];
+    const lp = parsePackText(JSON.stringify(doc), 's.json');
+    expect(lp.pack.format).toBe(1);
+    expect(lp.pack.hashes[0]!.singleSource).toBe(true);
+    (doc.applications as { sources?: string[] }[])[0]!.sources = ['nowhere'];
+    expect(errorOf(() => parsePackText(JSON.stringify(doc), 's.json')).problems).toContain('applications[0].sources[0]: unknown source id "nowhere"');
   });
 
   it('accepts a signed envelope only with a trusted key and an intact pack', () => {
@@ -117,7 +168,7 @@ describe('mergePacks: an unsigned pack never replaces a built-in or signed one',
       expect(merged.refused[0]!.pack).toBe(evil);
       expect(merged.refused[0]!.kept).toBe(builtin);
       expect(merged.refused[0]!.reason).toBe(
-        '/etc/vigil/packs/3cx-update.json: unsigned pack "3cx-desktopapp-2023-03" version 99 not used: the built-in pack "3cx-desktopapp-2023-03" version 1 stays in use, because an unsigned pack never replaces a built-in or signed pack of the same id (sign it with a trusted pack key, or give it an id of its own)',
+        `/etc/vigil/packs/3cx-update.json: unsigned pack "3cx-desktopapp-2023-03" version 99 not used: the built-in pack "3cx-desktopapp-2023-03" version ${builtin.pack.version} stays in use, because an unsigned pack never replaces a built-in or signed pack of the same id (sign it with a trusted pack key, or give it an id of its own)`,
       );
     }
   });
@@ -127,13 +178,14 @@ describe('mergePacks: an unsigned pack never replaces a built-in or signed one',
     const key = generatePackKey('partner-1');
     const trusted = [{ keyId: key.keyId, publicKey: key.publicKey }];
     const signed = (version: number) => parsePackText(JSON.stringify(signPack({ ...builtin.pack, version, title: `3CX v${version}` }, key.keyId, key.privateKeyPem)), `v${version}.json`, { trustedKeys: trusted });
-    expect(mergePacks([builtin, signed(2)]).packs.map((p) => p.ref)).toEqual([{ id: builtin.pack.id, version: 2, title: '3CX v2', origin: 'signed:partner-1' }]);
+    const v = builtin.pack.version + 1;
+    expect(mergePacks([builtin, signed(v)]).packs.map((p) => p.ref)).toEqual([{ id: builtin.pack.id, version: v, title: `3CX v${v}`, origin: 'signed:partner-1' }]);
     // A signed pack older than the built-in one does not roll it back.
-    expect(mergePacks([signed(2), { ...builtin, pack: { ...builtin.pack, version: 3 } }]).packs[0]!.ref.origin).toBe('builtin');
-    const unsigned = parsePackText(JSON.stringify({ ...builtin.pack, version: 5 }), 'u.json');
-    const merged = mergePacks([builtin, signed(2), unsigned]);
+    expect(mergePacks([signed(v), { ...builtin, pack: { ...builtin.pack, version: v + 1 } }]).packs[0]!.ref.origin).toBe('builtin');
+    const unsigned = parsePackText(JSON.stringify({ ...builtin.pack, version: v + 3 }), 'u.json');
+    const merged = mergePacks([builtin, signed(v), unsigned]);
     expect(merged.packs.map((p) => p.ref.origin)).toEqual(['signed:partner-1']);
-    expect(merged.refused.map((r) => r.reason)).toEqual([expect.stringMatching(/^u\.json: unsigned pack .* version 5 not used: the signed \(partner-1\) pack .* version 2 stays in use/)]);
+    expect(merged.refused.map((r) => r.reason)).toEqual([expect.stringMatching(new RegExp(`^u\\.json: unsigned pack .* version ${v + 3} not used: the signed \\(partner-1\\) pack .* version ${v} stays in use`))]);
   });
 
   it('an unsigned copy at a lower version is refused too (it could never be used), and unrelated packs are untouched', async () => {

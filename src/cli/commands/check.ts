@@ -11,7 +11,6 @@ import { loadCommandPacks } from '../pack-options.js';
 import { openTarget } from '../../core/inventory/scan-target.js';
 import { runScan } from '../../core/scan.js';
 import { installSignatureCheck } from '../../core/signing/install-signature-check.js';
-import { WindowsAuthenticodeTrust } from '../../core/signing/windows-authenticode-trust.js';
 import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
 import { PlatformSchema, type ScanReport, type Severity } from '../../shared/scan.js';
 
@@ -94,8 +93,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   // Signatures of every install found: Authenticode through the target's file system (so
   // --root images are verified too), Windows' own trust verdict only on the live machine.
+  // (The Windows adapter loads only there.)
   const signatures = installSignatureCheck(
-    target.live && target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {},
+    target.live && target.platform === 'windows' && target.runner
+      ? { osTrust: new (await import('../../core/signing/windows-authenticode-trust.js')).WindowsAuthenticodeTrust(target.runner) }
+      : {},
   );
   const report = await runScan({ target, packs, extraChecks: [signatures] });
   io.stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : formatHuman(report));

@@ -4,8 +4,8 @@
 // chunks (dist/cli/chunk-*.js, each loaded only by the commands that need it).
 //
 // Why a bundle: RMM scripts run `vigil check` and `vigil verify` as processes on every PC,
-// so start-up is what users pay. Unbundled, Node resolved and loaded about 450 ES and
-// CommonJS modules one by one (resolution, the CommonJS export lexer, module-format
+// so start-up is what users pay. Unbundled, Node resolved and loaded hundreds of ES and
+// CommonJS module files one by one (resolution, the CommonJS export lexer, module-format
 // detection) before any work; bundled and minified it compiles a handful of files. What a
 // command rarely needs stays in chunks it loads on demand (the Authenticode parser pkijs
 // when a file is actually verified, undici only behind a proxy, systeminformation when

@@ -15,13 +15,13 @@
  * Target (issue 11): steady RSS of `vigil run` at most 70 MB, and no growth.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCli } from '../scripts/build-cli.js';
 import { footprint, sampleProcess, type ProcSample } from './proc-stats.js';
-import { printTable } from './table.js';
+import { median, printTable } from './table.js';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const SOAK_SEC = Number(process.env.VIGIL_FOOTPRINT_SEC ?? 600);
@@ -110,6 +110,24 @@ floor.kill('SIGKILL');
 const steadyFrom = t0 + SETTLE_SEC * 1000;
 const ours = footprint(samples.agent, steadyFrom);
 const bare = footprint(samples.floor, steadyFrom);
+// The trajectory, for a closer look than one slope: RSS medians of each quarter of the
+// steady window, and every sample in a CSV.
+const steadyAgent = samples.agent.filter((s) => s.atMs >= steadyFrom);
+const quarters = [0, 1, 2, 3].map((q) => {
+  const part = steadyAgent.slice(Math.floor((q * steadyAgent.length) / 4), Math.floor(((q + 1) * steadyAgent.length) / 4)).map((s) => s.rssKb);
+  return ((median(part) * 1024) / 1e6).toFixed(1);
+});
+const csvDir = path.join(ROOT, 'bench/.work');
+mkdirSync(csvDir, { recursive: true });
+const csv = path.join(csvDir, 'footprint-samples.csv');
+writeFileSync(
+  csv,
+  'process,seconds,rss_kb,hwm_kb,cpu_sec\n' +
+    (['agent', 'floor'] as const)
+      .flatMap((who) => samples[who].map((s) => `${who},${((s.atMs - t0) / 1000).toFixed(1)},${s.rssKb},${s.hwmKb},${s.cpuSec.toFixed(2)}`))
+      .join('\n') +
+    '\n',
+);
 const levels = agentLog.reduce<Record<string, number>>((acc, l) => {
   const level = /"level":"(\w+)"/.exec(l)?.[1] ?? 'other';
   acc[level] = (acc[level] ?? 0) + 1;
@@ -132,7 +150,8 @@ printTable(
     { measure: 'CPU, share of one core (steady window)', ours: ours.cpuPercent, peer: bare.cpuPercent, unit: '%', peerName: 'bare node keeping a 2 s timer' },
   ],
   [
-    `CLI: ${path.relative(ROOT, cli) || cli}. Samples: ${ours.samples} steady (agent), ${bare.samples} (floor). MB = 10^6 bytes.`,
+    `CLI: ${path.relative(ROOT, cli) || cli}. Samples: ${ours.samples} steady (agent), ${bare.samples} (floor), all in ${path.relative(ROOT, csv)}. MB = 10^6 bytes.`,
+    `Agent RSS by quarter of the steady window (median, MB): ${quarters.join(' -> ')}. The slope over a short soak includes the heap's last settling; a longer VIGIL_FOOTPRINT_SEC tells growth from it.`,
     `The agent ${worked ? 'enrolled and heartbeated throughout' : 'DID NOT report as expected'} (last heartbeat ${lastSeenAgoSec.toFixed(0)} s before the end, device status ${device?.status ?? 'none'}); its log lines by level: ${JSON.stringify(levels)}.`,
     'CPU figures are noisy on a shared machine; RSS much less so.',
   ],

@@ -12,6 +12,10 @@
  *    fs.createReadStream (what most Node code would write);
  *  - `sha256sum` (coreutils, a process);
  *  - `osslsigncode verify` (a process; its start-up is a few ms of the total).
+ *
+ * Whole process (what an RMM script pays): `vigil verify FILE` as shipped (the bundled
+ * dist/cli/main.js, built fresh) against `osslsigncode verify` on the same file, both
+ * spawned and timed from outside, WHOLE_RUNS paired rounds; target: at most 1.2 times.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,12 +26,15 @@ import { fileURLToPath } from 'node:url';
 import { verifyAuthenticodeFile } from '../src/core/signing/verify-authenticode.js';
 import { makePe, SCN_CODE, SCN_DATA } from '../tests/helpers/make-pe.js';
 import { makeSigningPki, osslsign } from '../tests/helpers/signing-fixtures.js';
+import { buildCli } from '../scripts/build-cli.js';
 import { median, printTable } from './table.js';
+import { pairedRuns, spread, type ProcessTimes } from './whole-process.js';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const WORK = path.join(ROOT, 'bench/.work/verify');
 const DATA_BYTES = 96 * 1024 * 1024;
 const RUNS = 5;
+const WHOLE_RUNS = 9;
 
 function buildSignedPe(): { file: string; caFile: string } {
   const file = path.join(WORK, 'big-signed.exe');
@@ -113,6 +120,15 @@ for (let i = 0; i <= RUNS; i++) {
     peer.push(p.ms);
   }
 }
+// Whole processes, after the in-process rounds so neither disturbs the other.
+const cli = await buildCli();
+const [vigilProc, osslProc] = pairedRuns(
+  [
+    { cmd: process.execPath, args: [cli, 'verify', file] },
+    { cmd: 'osslsigncode', args: ['verify', '-CAfile', caFile, '-TSA-CAfile', caFile, '-in', file] },
+  ],
+  WHOLE_RUNS,
+) as [ProcessTimes, ProcessTimes];
 const o = median(ours);
 const q = median(pooled);
 const s = median(sha);
@@ -127,12 +143,22 @@ printTable(
     { measure: 'wall time', ours: o, peer: c, unit: 'ms', peerName: 'sha256sum (process)' },
     { measure: 'wall time', ours: o, peer: p, unit: 'ms', peerName: 'osslsigncode verify (process)' },
     { measure: 'throughput', ours: mb / (o / 1000), peer: mb / (p / 1000), unit: 'MB/s', peerName: 'osslsigncode verify (process)' },
+    {
+      measure: 'whole process: vigil verify FILE (spawned)',
+      ours: vigilProc.median,
+      peer: osslProc.median,
+      unit: 'ms',
+      peerName: 'osslsigncode verify (spawned)',
+      target: 'ratio <= 1.2',
+      met: vigilProc.median / osslProc.median <= 1.2,
+    },
   ],
   [
     `ours: ${status}; osslsigncode: ${peerOk ? 'Succeeded' : 'FAILED'} on every run. File: ${size.toLocaleString('en')} bytes at ${path.relative(ROOT, file)}.`,
     `runs (ms): ours ${ours.map((x) => x.toFixed(0)).join(' ')}; same-reads sha256 ${pooled.map((x) => x.toFixed(0)).join(' ')}; stream sha256 ${sha
       .map((x) => x.toFixed(0))
       .join(' ')}; sha256sum ${sum.map((x) => x.toFixed(0)).join(' ')}; osslsigncode ${peer.map((x) => x.toFixed(0)).join(' ')}`,
+    `whole process, ${WHOLE_RUNS} paired runs, median (min-max): vigil verify ${spread(vigilProc)}; osslsigncode verify ${spread(osslProc)}. CLI: ${path.relative(ROOT, cli)}.`,
   ],
 );
 if (!peerOk || !status.startsWith('valid')) process.exitCode = 1;

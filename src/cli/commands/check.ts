@@ -13,7 +13,6 @@ import { DISTRIBUTION_POINT_VERSION_SOURCE } from '../../core/inventory/find-ins
 import { runScan, type ScanContext } from '../../core/scan.js';
 import { packRefusalFinding } from '../../core/pack/refusal-finding.js';
 import { installSignatureCheck } from '../../core/signing/install-signature-check.js';
-import { WindowsAuthenticodeTrust } from '../../core/signing/windows-authenticode-trust.js';
 import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
 import { PlatformSchema, type ScanReport, type Severity } from '../../shared/scan.js';
 
@@ -97,8 +96,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   // Signatures of every install found: Authenticode through the target's file system (so
   // --root images are verified too), Windows' own trust verdict only on the live machine.
+  // (The Windows adapter loads only there.)
   const signatures = installSignatureCheck(
-    target.live && target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {},
+    target.live && target.platform === 'windows' && target.runner
+      ? { osTrust: new (await import('../../core/signing/windows-authenticode-trust.js')).WindowsAuthenticodeTrust(target.runner) }
+      : {},
   );
   const refusals = async (ctx: ScanContext) => refused.map((r) => packRefusalFinding(r, ctx.now));
   const report = await runScan({ target, packs, extraChecks: [signatures, refusals] });

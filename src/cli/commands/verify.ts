@@ -16,7 +16,6 @@ import { parseOptions } from '../parse-options.js';
 import { ProcessCommandRunner } from '../../core/os/command-runner.js';
 import { verifyCodeSignature } from '../../core/signing/verify-code-signature.js';
 import { isCleanSignature } from '../../core/signing/verification-outcome.js';
-import { WindowsAuthenticodeTrust } from '../../core/signing/windows-authenticode-trust.js';
 import type { Platform } from '../../shared/scan.js';
 import type { CertificateSummary, SignatureEntry, SignatureVerification } from '../../shared/signature.js';
 
@@ -108,7 +107,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   const platform = hostPlatform();
   const runner = new ProcessCommandRunner();
-  const osTrust = platform === 'windows' && !values['no-os-trust'] ? new WindowsAuthenticodeTrust(runner) : undefined;
+  // The Windows adapter (and the zod schemas of its PowerShell output) loads only on Windows.
+  const osTrust =
+    platform === 'windows' && !values['no-os-trust']
+      ? new (await import('../../core/signing/windows-authenticode-trust.js')).WindowsAuthenticodeTrust(runner)
+      : undefined;
   const results: SignatureVerification[] = [];
   for (const file of positionals) {
     results.push(

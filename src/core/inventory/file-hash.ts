@@ -5,7 +5,6 @@
 import type { FileStat, TargetFs } from '../os/target-fs.js';
 import type { ImageDigestCache } from '../signing/image-digest-cache.js';
 import { hashFileAndRanges } from '../signing/pe-image-digest.js';
-import { planImageDigest } from '../signing/verify-authenticode.js';
 
 /**
  * SHA-256 of a file inventory found, in one pass that also computes its Authenticode
@@ -20,7 +19,9 @@ export async function hashInstalledFile(
 ): Promise<{ sha256: string; size: number }> {
   const file = await fs.open(relPath);
   try {
-    const plan = cache ? await planImageDigest(file) : undefined;
+    // The Authenticode parser (pkijs, asn1js: about 1 MB of code) loads only once a file is
+    // actually hashed, so a check of a PC without the packs' software never loads it.
+    const plan = cache ? await (await import('../signing/verify-authenticode.js')).planImageDigest(file) : undefined;
     const r = await hashFileAndRanges(file, plan?.ranges ?? [], plan?.algorithms ?? []);
     if (plan && cache) cache.remember(relPath, { size: file.size, mtimeMs: stat.mtimeMs, digests: r.ranges });
     return { sha256: r.sha256.toString('hex'), size: file.size };

@@ -1,23 +1,25 @@
 /**
  * The headless agent's transport for the `proxy` setting (src/core/config/schema.ts).
  *
- * Node's global fetch goes direct whatever the machine's proxy settings say, so the CLI
- * builds its transport from undici (the library Node's fetch is made of, pure JS) with a
- * dispatcher per setting:
+ * Node ignores the machine's proxy settings, so the CLI builds its transport per setting:
  *
- * - `direct`: no proxy, even when HTTPS_PROXY is set in the environment.
- * - `system`: the proxy environment variables (HTTPS_PROXY / HTTP_PROXY / NO_PROXY, either
- *   case), which is what headless Linux and macOS services are configured with; none set
- *   means direct. The OS proxy settings and PAC (WinINET, macOS network preferences) are
- *   what the tray app follows through Electron's net.fetch; a headless agent on Windows
- *   that must use a proxy gets it as a URL.
- * - an http(s) URL: every request is tunnelled through that proxy with CONNECT (the
- *   server's TLS stays end to end); `user:password@` in the URL is sent as Basic
- *   proxy authorization.
+ * - `direct`: node:http / node:https (node-http-fetch.ts), even when HTTPS_PROXY is set
+ *   in the environment.
+ * - `system`: undici with the proxy environment variables (HTTPS_PROXY / HTTP_PROXY /
+ *   NO_PROXY, either case), which is what headless Linux and macOS services are
+ *   configured with; none set means direct. The OS proxy settings and PAC (WinINET, macOS
+ *   network preferences) are what the tray app follows through Electron's net.fetch; a
+ *   headless agent on Windows that must use a proxy gets it as a URL.
+ * - an http(s) URL: undici with a proxy dispatcher; every request is tunnelled through
+ *   that proxy with CONNECT (the server's TLS stays end to end); `user:password@` in the
+ *   URL is sent as Basic proxy authorization.
+ *
+ * undici (the library Node's fetch is made of, pure JS) loads only when a proxy is used.
  *
  * The tray app maps the same setting onto its Electron session (src/main/proxy-session.ts).
  */
-import { EnvHttpProxyAgent, ProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { createNodeHttpFetch } from './node-http-fetch.js';
 import type { ProxySetting } from '../config/schema.js';
 import type { FetchLike } from './transport.js';
 import { redactProxyUrl } from './proxy-url.js';
@@ -62,33 +64,45 @@ export interface ProxyTransport {
 }
 
 /**
- * A transport for the plan. Throws only for a URL undici refuses (the schema admits
- * http(s) URLs only, so in practice never).
+ * A transport for the plan. undici (about 1 MB of code, a few MB of heap) loads only when
+ * a proxy is configured, at the first request: an agent that goes direct never loads it.
+ * A URL undici refuses (the schema admits http(s) URLs only, so in practice never)
+ * rejects that request.
  */
 export function createProxyTransport(plan: ProxyPlan): ProxyTransport {
-  let dispatcher: Dispatcher | undefined;
-  if (plan.kind === 'url') dispatcher = new ProxyAgent(plan.url);
-  else if (plan.kind === 'env') {
-    // Empty strings, not undefined: undici would otherwise read process.env itself, and the
-    // plan (made from the environment the caller gave) is the whole truth.
-    dispatcher = new EnvHttpProxyAgent({ httpsProxy: plan.httpsProxy, httpProxy: plan.httpProxy ?? '', noProxy: plan.noProxy ?? '' });
+  // Direct: node:http, not Node's global fetch, whose WebAssembly HTTP parser keeps the
+  // agent about 20 MB larger (node-http-fetch.ts).
+  if (plan.kind === 'direct') {
+    const direct = createNodeHttpFetch();
+    return { fetch: direct.fetch, plan, close: async () => direct.close() };
   }
-  // Direct stays on Node's own fetch, the transport measured in bench/ingest.bench.ts.
-  const fetch: FetchLike = !dispatcher
-    ? (url, init) => globalThis.fetch(url, init)
-    : (url, init) =>
-    undiciFetch(url, {
+  let proxied: Promise<{ dispatcher: Dispatcher; fetch: typeof import('undici').fetch }> | undefined;
+  const load = () =>
+    (proxied ??= import('undici').then((undici) => ({
+      fetch: undici.fetch,
+      dispatcher:
+        plan.kind === 'url'
+          ? new undici.ProxyAgent(plan.url)
+          : // Empty strings, not undefined: undici would otherwise read process.env itself,
+            // and the plan (made from the environment the caller gave) is the whole truth.
+            new undici.EnvHttpProxyAgent({ httpsProxy: plan.httpsProxy, httpProxy: plan.httpProxy ?? '', noProxy: plan.noProxy ?? '' }),
+    })));
+  const fetch: FetchLike = async (url, init) => {
+    const { dispatcher, fetch: undiciFetch } = await load();
+    return undiciFetch(url, {
       method: init.method,
       headers: init.headers,
       ...(init.body ? { body: init.body } : {}),
       ...(init.signal ? { signal: init.signal } : {}),
       dispatcher,
     });
+  };
   return {
     fetch,
     plan,
     close: async () => {
-      await dispatcher?.close();
+      // Nothing to close when no request was ever made.
+      if (proxied) await (await proxied.catch(() => undefined))?.dispatcher.close();
     },
   };
 }

@@ -27,7 +27,6 @@ import { makeFinding } from '../verdict/finding.js';
 import { verifyAppleCodeSignature } from './apple-code-signature.js';
 import type { OsTrustAdapter } from './os-trust.js';
 import { evaluateSignature } from './signer-rules.js';
-import { verifyAuthenticode } from './verify-authenticode.js';
 import { NO_FLAGS } from './verification-outcome.js';
 import type { ImageDigestCache } from './image-digest-cache.js';
 
@@ -80,6 +79,9 @@ async function verifyTargetPe(
     return unreadable(shown, (err as Error).message);
   }
   try {
+    // Loaded here, not at the top: pkijs and asn1js are about 1 MB of code that a scan
+    // which found nothing to verify never needs.
+    const { verifyAuthenticode } = await import('./verify-authenticode.js');
     return await verifyAuthenticode(file, { path: shown, now, ...(imageDigests ? { imageDigests } : {}), ...(osTrust ? { osTrust, hostPath: shown } : {}) });
   } finally {
     await file.close().catch(() => {});

@@ -1,0 +1,137 @@
+// Bundles the `vigil` CLI into dist/cli: dist/cli/main.js (package.json "bin", and what the
+// Electron app's cli-mode imports for `Vigil.exe check`), one entry per command
+// (dist/cli/commands/<name>.js, loaded by main.js only when that command runs) and shared
+// chunks (dist/cli/chunk-*.js, each loaded only by the commands that need it).
+//
+// Why a bundle: RMM scripts run `vigil check` and `vigil verify` as processes on every PC,
+// so start-up is what users pay. Unbundled, Node resolved and loaded hundreds of ES and
+// CommonJS module files one by one (resolution, the CommonJS export lexer, module-format
+// detection) before any work; bundled and minified it compiles a handful of files. What a
+// command rarely needs stays in chunks it loads on demand (the Authenticode parser pkijs
+// when a file is actually verified, undici only behind a proxy, systeminformation when
+// the stable id is first probed), see docs/ARCHITECTURE.md "Build".
+//
+// Kept outside the bundle: the server's dependencies (fastify, the native better-sqlite3,
+// pg, nodemailer), imported from node_modules by the `server` command alone; the Electron
+// app does not ship them. Runs after both tsc builds (tsconfig.electron.json emits an
+// unbundled dist/cli through src/main's import of it); dist/cli is replaced whole.
+import * as esbuild from 'esbuild';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+/** Packages the server command imports at run time from node_modules. */
+export const SERVER_EXTERNALS = ['better-sqlite3', 'fastify', '@fastify/*', 'pg', 'nodemailer'];
+
+/**
+ * Where the bundled code's module-relative paths point. The sources find the built-in
+ * packs and package.json relative to their own file (dist/core/pack/load.js,
+ * dist/core/version.js); in the bundle that code sits in dist/cli/, so the two lines are
+ * rewritten, and the build fails if they no longer read as expected.
+ */
+const REWRITES: Record<string, { from: string; to: (pkg: { version: string }) => string }> = {
+  'src/core/pack/load.ts': {
+    from: "new URL('./builtin/', import.meta.url)",
+    // dist/cli/<chunk>.js -> dist/core/pack/builtin/ (copied there by this script too).
+    to: () => "new URL('../core/pack/builtin/', import.meta.url)",
+  },
+  'src/core/version.ts': {
+    from: "(require('../../package.json') as { version: string }).version",
+    // The version is fixed at build time (package.json is the one place it is set).
+    to: (pkg) => JSON.stringify(pkg.version),
+  },
+};
+
+const rewritePaths: esbuild.Plugin = {
+  name: 'vigil-bundle-paths',
+  setup(build) {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    const files = Object.keys(REWRITES).map((f) => path.join(root, f));
+    const seen = new Set<string>();
+    build.onLoad({ filter: /[\\/]src[\\/]core[\\/](pack[\\/]load|version)\.ts$/ }, (args) => {
+      const rel = path.relative(root, args.path).split(path.sep).join('/');
+      const rule = REWRITES[rel];
+      if (!rule) return undefined;
+      const text = readFileSync(args.path, 'utf8');
+      if (text.split(rule.from).length !== 2) throw new Error(`${rel}: expected exactly one "${rule.from}" to rewrite for the bundle`);
+      seen.add(args.path);
+      return { contents: text.replace(rule.from, rule.to(pkg)), loader: 'ts' };
+    });
+    build.onEnd((result) => {
+      if (result.errors.length) return;
+      const missed = files.filter((f) => !seen.has(f));
+      if (missed.length) throw new Error(`the bundle no longer includes ${missed.join(', ')}: update scripts/build-cli.ts`);
+    });
+  },
+};
+
+/**
+ * zod re-exports all of its ~50 message locales (`z.locales`, `core.locales`): 260 KB of the
+ * 470 KB zod leaves in the bundle, compiled by every command. Vigil uses only English, the
+ * one zod installs itself (`config(en())`, imported from locales/en.js directly), so the
+ * index of locales resolves to English alone.
+ */
+const zodEnglishOnly: esbuild.Plugin = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir)) return undefined;
+      return { path: path.join(args.resolveDir, '../locales/en.js'), namespace: 'zod-locales' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+export async function buildCli(opts: { outDir?: string; metafile?: string } = {}): Promise<string> {
+  const outdir = opts.outDir ?? path.join(root, 'dist/cli');
+  const commandsDir = path.join(root, 'src/cli/commands');
+  const commands = readdirSync(commandsDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  rmSync(outdir, { recursive: true, force: true });
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [path.join(root, 'src/cli/main.ts'), ...commands.map((f) => path.join(commandsDir, f))],
+    outdir,
+    outbase: path.join(root, 'src/cli'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // Prefer the packages' ES builds (pkijs, asn1js): smaller, and unused exports drop out.
+    mainFields: ['module', 'main'],
+    minify: true,
+    // Names stay readable in stack traces and in `err.name` checks.
+    keepNames: true,
+    external: SERVER_EXTERNALS,
+    // Bundled CommonJS packages (undici, systeminformation) call require() for Node's
+    // built-in modules; an ES module has no require of its own.
+    banner: { js: "import{createRequire as __vigilRequire}from'node:module';const require=__vigilRequire(import.meta.url);" },
+    plugins: [rewritePaths, zodEnglishOnly],
+    legalComments: 'none',
+    sourcemap: false,
+    logLevel: 'warning',
+    metafile: opts.metafile !== undefined,
+  });
+  // `--meta FILE`: what each output holds (https://esbuild.github.io/analyze/ reads it).
+  if (opts.metafile !== undefined) writeFileSync(opts.metafile, JSON.stringify(result.metafile));
+  // The built-in packs the bundle reads (see REWRITES), where tsc's output also reads them.
+  const packsFrom = path.join(root, 'src/core/pack/builtin');
+  const packsTo = path.join(path.dirname(outdir), 'core/pack/builtin');
+  mkdirSync(packsTo, { recursive: true });
+  for (const f of readdirSync(packsFrom).filter((n) => n.endsWith('.json'))) cpSync(path.join(packsFrom, f), path.join(packsTo, f));
+  return path.join(outdir, 'main.js');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+  const out = arg('--out');
+  const meta = arg('--meta');
+  const file = await buildCli({ ...(out ? { outDir: path.resolve(out) } : {}), ...(meta ? { metafile: path.resolve(meta) } : {}) });
+  console.log(`cli: ${path.relative(root, file)}`);
+}

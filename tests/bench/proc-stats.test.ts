@@ -1,0 +1,72 @@
+/**
+ * The /proc readers the footprint bench samples processes with. Inputs: this process's own
+ * /proc files (real kernel output), plus lines shaped like proc(5) describes, and broken ones.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { footprint, parseProcStatTicks, parseProcStatus, ProcFormatError, sampleProcess, slope } from '../../bench/proc-stats.js';
+
+const onLinux = process.platform === 'linux';
+
+describe('parseProcStatus', () => {
+  it.runIf(onLinux)('reads VmRSS and VmHWM from the kernel', () => {
+    const { rssKb, hwmKb } = parseProcStatus(readFileSync('/proc/self/status', 'utf8'));
+    expect(rssKb).toBeGreaterThan(1000);
+    expect(hwmKb).toBeGreaterThanOrEqual(rssKb);
+  });
+
+  it('names the missing line', () => {
+    expect(() => parseProcStatus('Name:\tnode\nVmRSS:\t  1234 kB\n')).toThrow(/VmHWM/);
+    expect(() => parseProcStatus('VmRSS:\t  12x4 kB\nVmHWM:\t 5 kB\n')).toThrow(ProcFormatError);
+  });
+});
+
+describe('parseProcStatTicks', () => {
+  it('counts fields after the last ")" so a command name with spaces and parentheses does not shift them', () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+    const line = '4242 (node (worker) x) S 1 4242 4242 0 -1 4194560 1200 0 3 0 250 37 0 0 20 0 11 0 900 1000 200';
+    expect(parseProcStatTicks(line)).toBe(287);
+  });
+
+  it.runIf(onLinux)('reads this process', () => {
+    expect(parseProcStatTicks(readFileSync('/proc/self/stat', 'utf8'))).toBeGreaterThan(0);
+  });
+
+  it('refuses malformed lines', () => {
+    expect(() => parseProcStatTicks('4242 node S 1')).toThrow(/\)/);
+    expect(() => parseProcStatTicks('4242 (node) S 1 2 3')).toThrow(/utime/);
+    expect(() => parseProcStatTicks('4242 (node) S 1 4242 4242 0 -1 4194560 1200 0 3 0 -5 37')).toThrow(ProcFormatError);
+  });
+});
+
+describe('sampleProcess', () => {
+  it.runIf(onLinux)('samples a live process and says undefined for one that is gone', () => {
+    const s = sampleProcess(process.pid)!;
+    expect(s.rssKb).toBeGreaterThan(0);
+    expect(s.cpuSec).toBeGreaterThan(0);
+    expect(sampleProcess(2 ** 22 + 7)).toBeUndefined();
+  });
+});
+
+describe('footprint', () => {
+  const at = (sec: number, rssMb: number, cpuSec: number, hwmMb = rssMb) => ({ atMs: sec * 1000, rssKb: (rssMb * 1e6) / 1024, hwmKb: (hwmMb * 1e6) / 1024, cpuSec });
+
+  it('leaves settling out of the steady figures but not out of the peak', () => {
+    const samples = [at(0, 120, 0, 130), at(10, 60, 2), at(20, 62, 2.5), at(30, 60, 3), at(40, 62, 3.5)];
+    const f = footprint(samples, 10_000);
+    expect(f.steadyMb).toBeCloseTo(61, 5);
+    expect(f.peakMb).toBeCloseTo(130, 5);
+    expect(f.cpuPercent).toBeCloseTo(5, 5); // 1.5 s of CPU over 30 s
+    expect(f.samples).toBe(4);
+  });
+
+  it('turns a steady climb into MB per hour', () => {
+    const samples = Array.from({ length: 61 }, (_, i) => at(i * 60, 50 + i * 0.1, i));
+    expect(footprint(samples, 0).growthMbPerHour).toBeCloseTo(6, 5);
+    expect(slope([{ x: 1, y: 5 }])).toBe(0);
+  });
+
+  it('refuses a soak with nothing after settling', () => {
+    expect(() => footprint([at(0, 50, 0)], 10_000)).toThrow(/soak longer/);
+  });
+});

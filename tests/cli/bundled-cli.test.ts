@@ -1,0 +1,160 @@
+/**
+ * The CLI as it ships: scripts/build-cli.ts bundles src/cli into main.js, one file per
+ * command and shared chunks (package.json "bin", and what the Electron app's cli-mode
+ * imports). The other CLI tests drive the sources; these spawn the bundle as RMM scripts
+ * do, and import it as src/main/main.ts does, so a broken bundle (a path that moved, a
+ * chunk that fails to load, an external that does not resolve) fails here.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli } from '../../scripts/build-cli.js';
+import { APP_CLI_COMMANDS } from '../../src/main/cli-mode.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { ScanReportSchema } from '../../src/shared/scan.js';
+import { makePe } from '../helpers/make-pe.js';
+import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-version-resource.js';
+import { makeSigningPki, osslsign } from '../helpers/signing-fixtures.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const WIN_APP = 'Users/alice/AppData/Local/Programs/3CXDesktopApp';
+
+// Inside the repository, so the server's externals (fastify, better-sqlite3) resolve from
+// its node_modules as they do from an installed package.
+let out: string;
+let cli: string;
+let meta: { outputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }> };
+let work: string;
+
+beforeAll(async () => {
+  mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
+  out = mkdtempSync(path.join(ROOT, 'test-artifacts', 'bundled-cli-'));
+  cli = await buildCli({ outDir: path.join(out, 'cli'), metafile: path.join(out, 'meta.json') });
+  meta = JSON.parse(readFileSync(path.join(out, 'meta.json'), 'utf8')) as typeof meta;
+  work = mkdtempSync(path.join(tmpdir(), 'vigil-bundled-'));
+}, 60_000);
+afterAll(() => {
+  if (out) rmSync(out, { recursive: true, force: true });
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+}
+
+/** A Windows-layout root with a 3CX per-user install of this version (18.12.416 is a compromised build in the built-in pack). */
+function windowsRoot(name: string, exe: Buffer): string {
+  const root = path.join(work, name);
+  mkdirSync(path.join(root, WIN_APP), { recursive: true });
+  mkdirSync(path.join(root, 'Windows/System32'), { recursive: true });
+  writeFileSync(path.join(root, WIN_APP, '3CXDesktopApp.exe'), exe);
+  return root;
+}
+
+const exeWithVersion = (version: string) =>
+  makePe({ resources: (rva) => makeVersionResource(rva, { languages: [{ id: 0x0409, info: electronAppVersionSpec(version) }] }) });
+
+/** Every output file an output loads before its code runs (static imports, transitively). */
+function staticClosure(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  for (const i of meta.outputs[file]?.imports ?? []) if (!i.external && i.kind === 'import-statement') staticClosure(i.path, seen);
+  return seen;
+}
+
+function packagesLoadedBy(command: string): Set<string> {
+  const entry = Object.keys(meta.outputs).find((f) => f.endsWith(`/cli/commands/${command}.js`))!;
+  const pkgs = new Set<string>();
+  for (const f of staticClosure(entry)) {
+    for (const input of Object.keys(meta.outputs[f]!.inputs)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      if (m) pkgs.add(m[1]!);
+    }
+  }
+  return pkgs;
+}
+
+describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
+  it('answers --help and names its version in a check of an empty Windows image (exit 0)', () => {
+    expect(vigil(['--help']).stdout).toMatch(/usage: vigil <command>/);
+    const root = path.join(work, 'empty');
+    mkdirSync(path.join(root, 'Windows/System32'), { recursive: true });
+    const r = vigil(['check', '--json', '--root', root]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const report = ScanReportSchema.parse(JSON.parse(r.stdout));
+    // The built-in 3CX pack was found beside the bundle, and the version is package.json's.
+    expect(report.packs.map((p) => p.id)).toContain('3cx-desktopapp-2023-03');
+    expect(report.agentVersion).toBe(VERSION);
+    expect(report.verdict.status).toBe('ok');
+  });
+
+  it('finds an affected install and hashes it (loading the Authenticode chunk on demand): exit 2', () => {
+    const root = windowsRoot('affected', exeWithVersion('18.12.416'));
+    const r = vigil(['check', '--json', '--root', root]);
+    expect(r.stderr).toBe('');
+    const report = ScanReportSchema.parse(JSON.parse(r.stdout));
+    expect(report.installs).toHaveLength(1);
+    expect(report.installs[0]).toMatchObject({ version: '18.12.416', versionClass: 'compromised' });
+    expect(report.installs[0]!.files[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.verdict.status).toBe('compromised');
+    expect(r.status).toBe(2);
+  });
+
+  it('is what the Electron app imports: runCli offers only the endpoint commands', async () => {
+    const { runCli } = (await import(pathToFileURL(cli).href)) as { runCli: (argv: string[], io: CliIo, opts?: { only?: readonly string[] }) => Promise<number> };
+    let stdout = '';
+    let stderr = '';
+    const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, cwd: work, interrupted: new Promise(() => {}) };
+    expect(await runCli(['server', 'start'], io, { only: APP_CLI_COMMANDS })).toBe(64);
+    expect(stderr).toMatch(/unknown command "server"/);
+    const root = windowsRoot('in-app', exeWithVersion('18.12.425'));
+    expect(await runCli(['check', '--json', '--root', root], io, { only: APP_CLI_COMMANDS })).toBe(1);
+    expect(ScanReportSchema.parse(JSON.parse(stdout)).installs[0]).toMatchObject({ version: '18.12.425' });
+  });
+
+  it('runs the server command with its dependencies outside the bundle (better-sqlite3)', () => {
+    const r = vigil(['server', 'token', 'create', '--tenant', 'Bundle Test', '--db', path.join(work, 'server.db'), '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ tenant: { name: 'Bundle Test' }, enrollToken: expect.stringMatching(/^vigil_enroll_/) });
+  });
+
+  it('loads for each command only what that command needs before it runs', () => {
+    const check = packagesLoadedBy('check');
+    const verify = packagesLoadedBy('verify');
+    const run = packagesLoadedBy('run');
+    // The Authenticode parser only once a file is hashed or verified; undici only behind a
+    // proxy; systeminformation only to probe the stable id; the server's packages never.
+    for (const pkg of ['pkijs', 'asn1js', 'undici', 'systeminformation', 'fastify', 'better-sqlite3']) expect(check.has(pkg), `check loads ${pkg}`).toBe(false);
+    for (const pkg of ['pkijs', 'undici', 'systeminformation', 'fastify']) expect(run.has(pkg), `run loads ${pkg}`).toBe(false);
+    expect(verify.has('pkijs')).toBe(true);
+    expect(verify.has('zod'), 'verify loads zod').toBe(false);
+    expect(check.has('zod')).toBe(true);
+  });
+
+  const haveSigner = spawnSync('osslsigncode', ['--version']).error === undefined && spawnSync('openssl', ['version']).error === undefined;
+  if (!haveSigner) console.log('skipped: bundled verify needs osslsigncode and openssl (Debian packages: osslsigncode, openssl)');
+  it.skipIf(!haveSigner && process.env.CI !== 'true')('verifies a signed PE (exit 0) and a tampered copy (exit 1)', () => {
+    const pki = makeSigningPki(path.join(work, 'pki'));
+    const unsigned = path.join(work, 'app.exe');
+    writeFileSync(unsigned, exeWithVersion('18.12.425'));
+    const signed = path.join(work, 'app-signed.exe');
+    osslsign(pki, unsigned, signed, { name: 'Bundle Test' });
+    const ok = vigil(['verify', '--json', signed]);
+    expect(ok.stderr).toBe('');
+    expect(JSON.parse(ok.stdout).results[0]).toMatchObject({ status: 'valid', format: 'authenticode' });
+    expect(ok.status).toBe(0);
+    const bytes = readFileSync(signed);
+    bytes[0x200] = bytes[0x200]! ^ 0xff;
+    const tampered = path.join(work, 'app-tampered.exe');
+    writeFileSync(tampered, bytes);
+    const bad = vigil(['verify', tampered]);
+    expect(bad.stdout).toMatch(/status: +digest-mismatch/);
+    expect(bad.status).toBe(1);
+  });
+});

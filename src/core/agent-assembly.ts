@@ -44,6 +44,8 @@ export interface AssemblyDeps {
    * Without it the secret is a 0600 file (`vigil run`).
    */
   credentialSealer?: SecretSealer;
+  /** Scan this folder as the target instead of the live system (`vigil run --root`: an image, a fixture tree). */
+  targetRoot?: string;
 }
 
 export class AssemblyError extends Error {
@@ -102,7 +104,7 @@ function settingProblemCheck(problems: readonly string[]): ExtraCheck {
  * install signatures against the packs' signer rules (with Windows' own trust verdict on
  * Windows), and the extra checks folded in.
  */
-export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[]): Scanner {
+export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[], targetRoot?: string): Scanner {
   return async () => {
     const [{ runScan }, { openTarget }, { installSignatureCheck }, { WindowsAuthenticodeTrust }] = await Promise.all([
       import('./scan.js'),
@@ -110,7 +112,7 @@ export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly 
       import('./signing/install-signature-check.js'),
       import('./signing/windows-authenticode-trust.js'),
     ]);
-    const target = await openTarget({});
+    const target = await openTarget(targetRoot !== undefined ? { root: targetRoot } : {});
     const signatures = installSignatureCheck(target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {});
     return runScan({ target, packs, extraChecks: [signatures, ...extraChecks] });
   };
@@ -156,7 +158,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
   const report = reportOptions(config, deps, stateDir);
   const { packs, problems } = await loadConfiguredPacks(config, log);
   const checks = [packProblemCheck(problems), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
-  const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks);
+  const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks, deps.targetRoot);
   const watcher = deps.watcher?.(packs, config, log);
   const agent = createAgent({
     scan,

@@ -46,6 +46,8 @@ export interface AssemblyDeps {
   credentialSealer?: SecretSealer;
   /** Scan this folder as the target instead of the live system (`vigil run --root`: an image, a fixture tree). */
   targetRoot?: string;
+  /** Scan only this profile (the per-user install); the scan says the others were not checked. */
+  onlyProfile?: string;
 }
 
 export class AssemblyError extends Error {
@@ -104,7 +106,7 @@ function settingProblemCheck(problems: readonly string[]): ExtraCheck {
  * install signatures against the packs' signer rules (with Windows' own trust verdict on
  * Windows), and the extra checks folded in.
  */
-export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[], targetRoot?: string): Scanner {
+export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[], targetRoot?: string, onlyProfile?: string): Scanner {
   return async () => {
     const [{ runScan }, { openTarget }, { installSignatureCheck }, { WindowsAuthenticodeTrust }] = await Promise.all([
       import('./scan.js'),
@@ -114,7 +116,7 @@ export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly 
     ]);
     const target = await openTarget(targetRoot !== undefined ? { root: targetRoot } : {});
     const signatures = installSignatureCheck(target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {});
-    return runScan({ target, packs, extraChecks: [signatures, ...extraChecks] });
+    return runScan({ target, packs, extraChecks: [signatures, ...extraChecks], ...(onlyProfile !== undefined ? { onlyProfile } : {}) });
   };
 }
 
@@ -158,7 +160,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
   const report = reportOptions(config, deps, stateDir);
   const { packs, problems } = await loadConfiguredPacks(config, log);
   const checks = [packProblemCheck(problems), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
-  const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks, deps.targetRoot);
+  const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks, deps.targetRoot, deps.onlyProfile);
   const watcher = deps.watcher?.(packs, config, log);
   const agent = createAgent({
     scan,

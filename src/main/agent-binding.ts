@@ -284,7 +284,10 @@ class UnavailableAgent implements AgentHandle {
  */
 export type TrayAgentMode = 'service' | 'in-process';
 
-export function trayAgentMode(load: SettingsLoad): TrayAgentMode {
+export function trayAgentMode(load: SettingsLoad, platform: NodeJS.Platform = process.platform): TrayAgentMode {
+  // Windows: the service serves no channel until its peer proof (the secret file's ACL)
+  // is built (docs/ARCHITECTURE.md), so the tray keeps its own agent there for now.
+  if (platform === 'win32') return 'in-process';
   return load.ok && load.config.autostart === 'machine' ? 'service' : 'in-process';
 }
 
@@ -308,7 +311,7 @@ export interface BindTrayAgentOptions extends LoadSettingsOptions, Omit<TrayAgen
 export async function bindTrayAgent(opts: BindTrayAgentOptions = {}): Promise<TrayAgentBinding> {
   const { platform, env, file, homeDir, service, ...agentOpts } = opts;
   const load = await loadAgentSettings({ ...(platform ? { platform } : {}), ...(env ? { env } : {}), ...(file ? { file } : {}) });
-  const mode = trayAgentMode(load);
+  const mode = trayAgentMode(load, platform ?? process.platform);
   const settings = traySettingsFrom(load);
   if (mode === 'service' && load.ok) {
     const agentFactory = createServiceAgentFactory({

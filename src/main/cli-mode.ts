@@ -11,6 +11,9 @@
  */
 export const APP_CLI_COMMANDS = ['check', 'verify', 'config', 'watch', 'run'] as const;
 
+/** Chromium switches a service definition passes (the systemd unit runs as root: --no-sandbox). */
+const CHROMIUM_SWITCHES: readonly string[] = ['--no-sandbox'];
+
 /**
  * The CLI arguments when this process was started as a command, else undefined (the
  * tray app). A packaged app's argv is [exe, ...args]; a development one's is
@@ -21,5 +24,7 @@ export function cliInvocation(argv: readonly string[], isPackaged: boolean): str
   const args = argv.slice(isPackaged ? 1 : 2);
   const first = args[0];
   if (first === 'run' && !args.includes('--machine')) return undefined;
-  return first !== undefined && (APP_CLI_COMMANDS as readonly string[]).includes(first) ? [...args] : undefined;
+  if (first === undefined || !(APP_CLI_COMMANDS as readonly string[]).includes(first)) return undefined;
+  // Chromium reads its switches anywhere on the line; the command must not see them.
+  return args.filter((a) => !CHROMIUM_SWITCHES.includes(a));
 }

@@ -29,6 +29,8 @@ describe('cliInvocation', () => {
 
   it('runs the machine agent for the service host: run --machine', () => {
     expect(cliInvocation(['C:\\Program Files\\Vigil\\Vigil.exe', 'run', '--machine'], true)).toEqual(['run', '--machine']);
+    // The systemd unit (as root) adds Chromium's --no-sandbox; the command does not see it.
+    expect(cliInvocation(['/opt/Vigil/vigil', 'run', '--machine', '--no-sandbox'], true)).toEqual(['run', '--machine']);
   });
 });
 

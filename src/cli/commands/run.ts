@@ -6,6 +6,10 @@
  * once, sends one heartbeat and any alerts, flushes the outbox and exits with the scan's
  * exit code (0 ok, 1 attention, 2 compromised, 3 incomplete); what could not be delivered
  * stays in the outbox for the next run.
+ *
+ * With --machine it is the machine agent (the Windows service, LaunchDaemon or systemd
+ * unit): root / LocalSystem, state in the machine state folder, and the local channel the
+ * tray app in each session connects to (src/core/local-channel/serve-machine-channel.ts).
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -21,6 +25,7 @@ import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
 import type { FetchLike } from '../../core/report/transport.js';
 import type { StableIdProbe } from '../../core/report/stable-id.js';
 import { defaultStateDir } from '../../core/config/state-dir.js';
+import { machineSettingsFile } from '../../core/config/sources.js';
 import { RecentLog } from '../../core/local-channel/recent-log.js';
 import { serveMachineChannel } from '../../core/local-channel/serve-machine-channel.js';
 import type { LocalChannelServer } from '../../core/local-channel/channel-server.js';
@@ -188,7 +193,10 @@ async function machineConfig(config: AgentConfig, privileged: () => boolean): Pr
     throw new UsageError('vigil run --machine is the machine agent: run it as root (Linux, macOS) or as the Vigil service (Windows); a user runs the tray app instead');
   }
   const stateDir = config.stateDir ?? defaultStateDir(process.platform, process.env, true);
-  if (process.platform !== 'win32') {
+  // macOS keeps the settings users' trays read in the same folder: there the credential and
+  // outbox files are owner-only instead (they are written 0600).
+  const sharedWithSettings = path.resolve(stateDir) === path.dirname(machineSettingsFile());
+  if (process.platform !== 'win32' && !sharedWithSettings) {
     await fsp.mkdir(stateDir, { recursive: true, mode: 0o700 });
     await fsp.chmod(stateDir, 0o700);
   }

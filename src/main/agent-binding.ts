@@ -284,10 +284,7 @@ class UnavailableAgent implements AgentHandle {
  */
 export type TrayAgentMode = 'service' | 'in-process';
 
-export function trayAgentMode(load: SettingsLoad, platform: NodeJS.Platform = process.platform): TrayAgentMode {
-  // Windows: the service serves no channel until its peer proof (the secret file's ACL)
-  // is built (docs/ARCHITECTURE.md), so the tray keeps its own agent there for now.
-  if (platform === 'win32') return 'in-process';
+export function trayAgentMode(load: SettingsLoad): TrayAgentMode {
   return load.ok && load.config.autostart === 'machine' ? 'service' : 'in-process';
 }
 
@@ -311,7 +308,7 @@ export interface BindTrayAgentOptions extends LoadSettingsOptions, Omit<TrayAgen
 export async function bindTrayAgent(opts: BindTrayAgentOptions = {}): Promise<TrayAgentBinding> {
   const { platform, env, file, homeDir, service, ...agentOpts } = opts;
   const load = await loadAgentSettings({ ...(platform ? { platform } : {}), ...(env ? { env } : {}), ...(file ? { file } : {}) });
-  const mode = trayAgentMode(load, platform ?? process.platform);
+  const mode = trayAgentMode(load);
   const settings = traySettingsFrom(load);
   if (mode === 'service' && load.ok) {
     const agentFactory = createServiceAgentFactory({

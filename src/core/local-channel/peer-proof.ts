@@ -11,8 +11,8 @@
  * The home folder decides whose profile the viewer sees in full, so it is checked too:
  * it must be a profile folder (/home/<name>, /Users/<name>, /root) owned by the uid.
  *
- * POSIX only (Linux, macOS). Windows needs the file's ACL set to the claimed SID, which is
- * the WindowsPeerProof still to be written (docs/ARCHITECTURE.md).
+ * This class is the POSIX half (Linux, macOS); windows-peer-proof.ts sets the file's ACL
+ * to the claimed account instead of its owner.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -111,6 +111,11 @@ export class PosixPeerProof implements PeerProof {
 export async function ownClaim(): Promise<PeerClaim> {
   const os = await import('node:os');
   const info = os.userInfo();
+  if (process.platform === 'win32') {
+    // The account as icacls names it: DOMAIN\name (the computer name for a local account).
+    const domain = process.env.USERDOMAIN ?? os.hostname();
+    return { user: `${domain}\\${info.username}`, home: info.homedir };
+  }
   return { ...(info.uid >= 0 ? { uid: info.uid } : {}), user: info.username, home: info.homedir };
 }
 

@@ -52,6 +52,10 @@ export interface ChannelServerOptions {
   /** A client must have proved who it is within this time (default 10 s). */
   authTimeoutMs?: number;
   maxLineBytes?: number;
+  /** Connections open at once (a session has one tray; default 64). */
+  maxConnections?: number;
+  /** Refused requests one connection may make before it is closed (default 20). */
+  maxRefusals?: number;
   now?: () => number;
 }
 
@@ -65,6 +69,7 @@ interface Conn {
   subscribed: boolean;
   pendingState: boolean;
   authTimer: NodeJS.Timeout | undefined;
+  refusals: number;
 }
 
 export class LocalChannelServer {
@@ -112,6 +117,11 @@ export class LocalChannelServer {
   // --- connections ---------------------------------------------------------------------
 
   private accept(socket: net.Socket): void {
+    if (this.conns.size >= (this.o.maxConnections ?? 64)) {
+      this.log.warn('local channel connection turned away: too many open', { open: this.conns.size });
+      socket.destroy();
+      return;
+    }
     const c: Conn = {
       id: this.nextId++,
       socket,
@@ -122,6 +132,7 @@ export class LocalChannelServer {
       subscribed: false,
       pendingState: false,
       authTimer: undefined,
+      refusals: 0,
     };
     this.conns.add(c);
     c.authTimer = setTimeout(() => {
@@ -179,6 +190,7 @@ export class LocalChannelServer {
     const { id, op } = env.data;
     if (!(CLIENT_OPS as readonly string[]).includes(op)) {
       this.log.warn('local channel request refused', { conn: c.id, peer: this.who(c), op: op.slice(0, 64) });
+      if (++c.refusals > (this.o.maxRefusals ?? 20)) return this.close1(c, 'kept asking for what it may not');
       return this.fail(c, id, 'refused', `"${op.slice(0, 64)}" is not something the tray may ask the Vigil service`);
     }
     const req = ClientRequestSchema.safeParse(raw);

@@ -147,7 +147,7 @@ describe.skipIf(!posix || !homeUsable)('the tray app and the machine agent', () 
     expect(text).not.toContain('alice');
     // The tray never ran an agent: nothing but the settings' last-good copy in its state folder.
     expect(readdirSync(path.join(dir, 'tray-state'))).toEqual(['config-last-good.json']);
-  });
+  }, 60_000);
 
   it('service not running: grey with what to tell IT, no agent of its own, and it connects when the service starts', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-svc-down-'));
@@ -167,7 +167,7 @@ describe.skipIf(!posix || !homeUsable)('the tray app and the machine agent', () 
     await waitFor(() => t.app.state()!.lastScanAt !== undefined);
     expect(t.app.state()!.status).toBe('ok');
     expect(t.app.state()!.statusReason).toBeUndefined();
-  });
+  }, 60_000);
 
   it('per-user install: scans only the user’s profile and says other profiles are not checked, as info, in the window and the heartbeat', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-user-tray-'));
@@ -191,7 +191,7 @@ describe.skipIf(!posix || !homeUsable)('the tray app and the machine agent', () 
     const detail = (await srv.admin<DeviceDetail>(`/v1/devices/${me}`)).body;
     expect(detail.status).toBe('ok');
     expect(detail.findings).toEqual(expect.arrayContaining([expect.objectContaining({ ruleId: 'other-profiles-not-checked', severity: 'info' })]));
-  });
+  }, 60_000);
 });
 
 function clickMenuItem(t: Tray, id: string): void {

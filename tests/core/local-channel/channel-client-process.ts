@@ -23,7 +23,8 @@ const client = new LocalChannelClient({
 void client.start();
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const { tag, ...body } = JSON.parse(line) as { tag: string } & Record<string, unknown>;
-  client.request(body).then(
+  // A scan on a loaded machine can take a while; the test bounds the wait itself.
+  client.request(body, 120_000).then(
     (message) => out({ event: 'reply', tag, message }),
     (e: Error & { code?: string }) => out({ event: 'reply', tag, error: { name: e.name, code: e.code, message: e.message } }),
   );

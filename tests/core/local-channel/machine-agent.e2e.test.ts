@@ -55,7 +55,7 @@ class ClientProc {
       }
     });
   }
-  async waitFor(pred: (e: Event) => boolean, what: string, from = 0, ms = 20_000): Promise<Event> {
+  async waitFor(pred: (e: Event) => boolean, what: string, from = 0, ms = 60_000): Promise<Event> {
     const end = Date.now() + ms;
     for (;;) {
       const hit = this.events.slice(from).find(pred);
@@ -90,7 +90,7 @@ function startAgent(): ChildProcess {
   return p;
 }
 
-async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}\nagent log:\n${agentLog.slice(-3000)}`);
@@ -148,7 +148,7 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
     await writeFile(path.join(work, 'config.json'), JSON.stringify({ stateDir: path.join(work, 'state'), scanIntervalSec: 3600 }));
     agent = startAgent();
     await waitUntil(() => existsSync(path.join(channelDir, 'agent.sock')), 'the agent socket');
-  });
+  }, 120_000);
 
   afterAll(async () => {
     for (const c of clients) c.proc.kill('SIGKILL');
@@ -174,7 +174,7 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
     await mkdir(path.join(tree, 'Users/alice', APP), { recursive: true });
     await writeFile(path.join(tree, 'Users/alice', APP, '3CXDesktopApp.exe'), threeCxExe('18.12.416'));
     const before = s.lastScanAt;
-    const reply = await c1.request({ op: 'check-now' }, 60_000);
+    const reply = await c1.request({ op: 'check-now' }, 120_000);
     expect(reply.message).toEqual({ type: 'ok', id: expect.any(Number) });
     await c1.waitFor((e) => e.event === 'state' && e.state!.lastScanAt !== before && !e.state!.scanning, 'the requested scan');
     s = c1.lastState()!;
@@ -218,7 +218,7 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
     const claim = await raw([JSON.stringify({ id: 1, op: 'hello', version: 1, claim: { uid: uid2, user: 'vigilch2', home: '/home/vigilch1' } }) + '\n']);
     expect(JSON.parse(claim.received)).toMatchObject({ type: 'error', code: 'not-authenticated', message: expect.stringContaining('does not belong') });
     expect(agentLog).toMatch(/local channel claim rejected/);
-  }, 60_000);
+  }, 120_000);
 
   it('closes a malformed or oversized message’s connection and nothing else', async () => {
     const [c1, c2] = clients as [ClientProc, ClientProc];
@@ -233,7 +233,7 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
     expect(agentLog).toMatch(/local channel connection closed.*not JSON/);
     expect(agentLog).toMatch(/local channel connection closed.*over 8192 bytes/);
     for (const c of [c1, c2]) expect((await c.request({ op: 'get-state' })).message?.type).toBe('state');
-  }, 60_000);
+  }, 120_000);
 
   it('survives the agent being killed and restarted: the clients go grey, then reconnect', async () => {
     const [c1, c2] = clients as [ClientProc, ClientProc];
@@ -249,11 +249,11 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
     const mark2 = [c1.events.length, c2.events.length];
     agent = startAgent();
     for (const [i, c] of [c1, c2].entries()) {
-      await c.waitFor((e) => e.event === 'status' && e.connected === true, 'reconnected', mark2[i], 40_000);
+      await c.waitFor((e) => e.event === 'status' && e.connected === true, 'reconnected', mark2[i], 60_000);
       await c.waitFor((e) => e.event === 'state', 'state after reconnect', mark2[i]);
     }
     // The state folder is the service's alone.
     expect(((await import('node:fs')).statSync(path.join(work, 'state')).mode & 0o777).toString(8)).toBe('700');
     expect(await readFile(path.join(channelDir, 'agent.sock')).catch((e: NodeJS.ErrnoException) => e.code)).toBe('ENXIO');
-  }, 90_000);
+  }, 150_000);
 });

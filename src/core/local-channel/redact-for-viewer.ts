@@ -37,6 +37,11 @@ export interface Redacted<T> {
 
 export const OTHER_PROFILE = 'another user’s profile';
 export const OTHER_USER = 'another user';
+/** What a user is told to do about a finding in someone else's profile: nothing they could. */
+export const OTHER_PROFILE_ADVICE = {
+  title: 'This is in another user’s profile on this PC, not in yours',
+  text: 'Your IT provider has been told and will deal with it; there is nothing to do in your own account. If you use that account too, tell IT.',
+} as const;
 
 /** Profile folders that belong to no person (inventory skips them too). */
 const SHARED_PROFILES = new Set(['public', 'default', 'default user', 'all users', 'shared', 'guest']);
@@ -88,6 +93,7 @@ export function redactForViewer<T extends RedactableState>(state: T, viewer: Vie
     return {
       ...f,
       title: scrub(f.title),
+      ...(f.advice ? { advice: { ...f.advice, ...OTHER_PROFILE_ADVICE, id: `${f.advice.id}-other-profile`, steps: [] } } : {}),
       evidence: {
         ...rest,
         ...(process ? { process: { pid: process.pid, ...(process.name ? { name: scrub(process.name) } : {}) } } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OTHER_PROFILE, OTHER_USER, redactForViewer, type RedactableState } from '../../../src/core/local-channel/redact-for-viewer.js';
+import { OTHER_PROFILE, OTHER_PROFILE_ADVICE, OTHER_USER, redactForViewer, type RedactableState } from '../../../src/core/local-channel/redact-for-viewer.js';
 import { makeFinding } from '../../../src/core/verdict/finding.js';
 import type { Install } from '../../../src/shared/scan.js';
 
@@ -14,6 +14,7 @@ const install = (user: string | undefined, location: string): Install => ({
   files: [{ role: 'executable', path: `${location}/3CXDesktopApp.exe`, sha256: 'ab'.repeat(32) }],
 });
 
+const ADVICE = { id: 'compromised-build', title: 'Remove it', text: 'Uninstall it now.', steps: ['Quit it', 'Uninstall it'], links: [{ label: 'Vendor notice', url: 'https://example.com/notice' }] };
 const BASE = makeState();
 const state = (): RedactableState => structuredClone(BASE);
 
@@ -25,8 +26,8 @@ function makeState(): RedactableState {
       install(undefined, 'Program Files/3CX Desktop App'),
     ],
     findings: [
-      makeFinding({ category: 'install', severity: 'compromised', ruleId: 'r', title: 'Compromised 3CX in Users/alice/AppData/Local/Programs/3CXDesktopApp (alice)', evidence: { user: 'alice', path: 'Users/alice/AppData/Local/Programs/3CXDesktopApp/3CXDesktopApp.exe', version: '18.12.416' } }),
-      makeFinding({ category: 'install', severity: 'compromised', ruleId: 'r', title: 'Compromised 3CX for bob', evidence: { user: 'bob', path: 'C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\3CXDesktopApp.exe', version: '18.12.416' } }),
+      makeFinding({ category: 'install', severity: 'compromised', ruleId: 'r', advice: ADVICE, title: 'Compromised 3CX in Users/alice/AppData/Local/Programs/3CXDesktopApp (alice)', evidence: { user: 'alice', path: 'Users/alice/AppData/Local/Programs/3CXDesktopApp/3CXDesktopApp.exe', version: '18.12.416' } }),
+      makeFinding({ category: 'install', severity: 'compromised', ruleId: 'r', title: 'Compromised 3CX for bob', advice: ADVICE, evidence: { user: 'bob', path: 'C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\3CXDesktopApp.exe', version: '18.12.416' } }),
       makeFinding({ category: 'network', severity: 'compromised', ruleId: 'c', title: 'Connection to a 3CX C2 host', evidence: { indicator: 'msstorageazure.com', process: { pid: 42, name: '3CXDesktopApp', path: '/home/carol/.local/bin/3cx' }, remote: { address: '203.0.113.5', port: 443 } } }),
       makeFinding({ category: 'scan', severity: 'unknown', ruleId: 'u', title: 'Could not check /root/.config: permission denied', evidence: { error: 'EACCES on /root/.config for root' } }),
       makeFinding({ category: 'install', severity: 'attention', ruleId: 'm', title: 'Old build in Program Files', evidence: { path: 'Program Files/3CX Desktop App/3CXDesktopApp.exe' } }),
@@ -47,6 +48,9 @@ describe('redactForViewer', () => {
     expect(s.installs[2]).toEqual(state().installs[2]);
     expect(s.findings[1]!.title).toBe(`Compromised 3CX for ${OTHER_USER}`);
     expect(s.findings[1]!.evidence).toEqual({ version: '18.12.416', detail: { profile: OTHER_PROFILE } });
+    // Advice the viewer could not follow in someone else's account is replaced, links kept.
+    expect(s.findings[1]!.advice).toEqual({ id: 'compromised-build-other-profile', ...OTHER_PROFILE_ADVICE, steps: [], links: [{ label: 'Vendor notice', url: 'https://example.com/notice' }] });
+    expect(s.findings[0]!.advice!.text).toBe('Uninstall it now.');
     expect(s.findings[2]!.evidence.process).toEqual({ pid: 42, name: '3CXDesktopApp' });
     expect(s.findings[2]!.evidence.indicator).toBe('msstorageazure.com');
     expect(s.findings[3]!.title).toBe(`Could not check ${OTHER_PROFILE}: permission denied`);

@@ -5,9 +5,10 @@
  *   (machineStateFor) and mapped by the tray (trayStateFromService);
  * - service not running: the tray's grey state with what to tell IT (serviceDownReason);
  * - per-user install: a scan with the "other profiles are not checked" info finding.
- * Screenshots go to test-artifacts/renderer/; VIGIL_UPDATE_DOCS_IMG=1 copies them to docs/img/.
+ * Each passes axe-core's WCAG 2.1 AA rules in light and dark. Screenshots go to test-artifacts/renderer/; VIGIL_UPDATE_DOCS_IMG=1 copies them to docs/img/.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,7 @@ import type { AgentState } from '../../src/core/agent.js';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(repo, 'test-artifacts', 'renderer');
 const haveChromium = existsSync(CHROMIUM);
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let browser: Browser;
 let rendererDir: string;
 const opened: OpenedPage[] = [];
@@ -101,6 +103,15 @@ describe.skipIf(!haveChromium)('status window: service client, service down, per
       expect(p.problems.cspViolations).toEqual([]);
       expect(p.problems.pageErrors).toEqual([]);
       await p.page.screenshot({ fullPage: true, path: path.join(artifacts, `status-${m.name}@1x.png`) });
+      // WCAG 2.1 AA with axe-core, light and dark (evaluated over CDP, outside the page's CSP).
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await p.page.emulateMedia({ colorScheme });
+        const r = (await p.page.evaluate(
+          `${AXE}; axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }).then((r) => ({ passes: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) })) }))`,
+        )) as { passes: number; violations: unknown[] };
+        expect({ colorScheme, violations: r.violations }).toEqual({ colorScheme, violations: [] });
+        expect(r.passes).toBeGreaterThan(5); // axe really ran its rules
+      }
       if (process.env.VIGIL_UPDATE_DOCS_IMG === '1') copyFileSync(path.join(artifacts, `status-${m.name}@1x.png`), path.join(repo, 'docs/img', `status-window-${m.name}.png`));
     });
   }

@@ -17,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { threeCxExe } from '../../main/fixtures/windows-tree.js';
 import { OTHER_PROFILE } from '../../../src/core/local-channel/redact-for-viewer.js';
 import type { MachineState } from '../../../src/shared/local-channel.js';
+import type { DeviceDetail, DeviceList } from '../../../src/shared/protocol.js';
+import { startTestServer, type TestServer } from '../../server/helpers/test-server.js';
 
 const USERS = ['vigilch1', 'vigilch2'] as const;
 const isRoot = process.getuid?.() === 0;
@@ -78,6 +80,7 @@ let work: string;
 let tree: string;
 let channelDir: string;
 let agent: ChildProcess | undefined;
+let srv: TestServer | undefined;
 let agentLog = '';
 const clients: ClientProc[] = [];
 
@@ -145,7 +148,11 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
     await mkdir(path.join(tree, 'Users/vigilch1', APP), { recursive: true });
     await writeFile(path.join(tree, 'Users/vigilch1', APP, '3CXDesktopApp.exe'), threeCxExe('18.12.402'));
     await chmod(path.join(tree, 'Users/alice'), 0o700);
-    await writeFile(path.join(work, 'config.json'), JSON.stringify({ stateDir: path.join(work, 'state'), scanIntervalSec: 3600 }));
+    srv = await startTestServer();
+    await writeFile(
+      path.join(work, 'config.json'),
+      JSON.stringify({ stateDir: path.join(work, 'state'), scanIntervalSec: 3600, serverUrl: srv.url, enrollToken: srv.createToken('Acme IT Partners'), heartbeatIntervalSec: 3600 }),
+    );
     agent = startAgent();
     await waitUntil(() => existsSync(path.join(channelDir, 'agent.sock')), 'the agent socket');
   }, 120_000);
@@ -153,6 +160,11 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
   afterAll(async () => {
     for (const c of clients) c.proc.kill('SIGKILL');
     agent?.kill('SIGKILL');
+    if (srv) {
+      const closing = srv.close();
+      srv.app.server.closeAllConnections();
+      await closing;
+    }
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -237,6 +249,8 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
 
   it('survives the agent being killed and restarted: the clients go grey, then reconnect', async () => {
     const [c1, c2] = clients as [ClientProc, ClientProc];
+    // Enrolled before the kill, so the restarted agent must reuse its credential.
+    await waitUntil(() => c1.lastState()?.report?.enrolment === 'enrolled', 'enrolment before the kill');
     const mark = [c1.events.length, c2.events.length];
     agent!.kill('SIGKILL');
     await new Promise<void>((r) => agent!.once('exit', () => r()));
@@ -252,6 +266,15 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
       await c.waitFor((e) => e.event === 'status' && e.connected === true, 'reconnected', mark2[i], 60_000);
       await c.waitFor((e) => e.event === 'state', 'state after reconnect', mark2[i]);
     }
+    // One device for the machine, enrolled once by the service (not again after the restart,
+    // never by the clients), and it reported the state the trays show.
+    await waitUntil(() => clients[0]!.lastState()?.report?.enrolment === 'enrolled', 'enrolment');
+    const devices = (await srv!.admin<DeviceList>('/v1/devices?tenant=Acme%20IT%20Partners')).body.devices;
+    expect(devices).toHaveLength(1);
+    const detail = (await srv!.admin<DeviceDetail>(`/v1/devices/${devices[0]!.deviceId}`)).body;
+    expect(detail.enrolCount).toBe(1);
+    expect(c1.lastState()!.report?.deviceId).toBe(devices[0]!.deviceId);
+    expect(c2.lastState()!.report?.deviceId).toBe(devices[0]!.deviceId);
     // The state folder is the service's alone.
     expect(((await import('node:fs')).statSync(path.join(work, 'state')).mode & 0o777).toString(8)).toBe('700');
     expect(await readFile(path.join(channelDir, 'agent.sock')).catch((e: NodeJS.ErrnoException) => e.code)).toBe('ENXIO');

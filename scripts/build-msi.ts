@@ -40,6 +40,12 @@ export const APP_USER_MODEL_ID = 'com.vigil.agent';
 export const PUBLIC_PROPERTIES = ['VIGIL_SERVER_URL', 'VIGIL_ENROLL_TOKEN', 'VIGIL_TENANT', 'VIGIL_ALLOW_QUIT', 'VIGIL_KEEP_DATA'] as const;
 /** The executable electron-builder writes (win.executableName in electron-builder.yml). */
 export const MAIN_EXE = 'Vigil.exe';
+/** The service host (WinSW, renamed) and its configuration; vigil.wxs installs the service from it. */
+export const SERVICE_EXE = 'VigilService.exe';
+export const SERVICE_XML = 'VigilService.xml';
+export const SERVICE_XML_SOURCE = path.join(repo, 'packaging', 'msi', SERVICE_XML);
+/** Restart after 10 s, 10 s, 60 s; the failure count resets after a day (MsiServiceConfigFailureActions). */
+export const SERVICE_RECOVERY = { actions: [1, 1, 1], delaysMs: [10_000, 10_000, 60_000], resetPeriodSec: 86_400 } as const;
 
 export interface BuildMsiOptions {
   /** electron-builder's win-unpacked folder; omitted with placeholder. */
@@ -51,6 +57,8 @@ export interface BuildMsiOptions {
   env?: NodeJS.ProcessEnv;
   /** Progress and warnings (default: stderr). */
   log?: (line: string) => void;
+  /** WinSW's executable, copied in as VigilService.exe when the payload has none (docs/DEPLOY.md). */
+  serviceWrapper?: string;
 }
 
 export interface BuildMsiResult {
@@ -101,8 +109,11 @@ const xmlAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').
  * payload.wxs for `files` (paths relative to the payload root, `/`-separated), whose
  * copies sit under `payload/` next to it. Ids are stable across builds of the same tree.
  */
-export function payloadFragment(files: readonly string[]): string {
-  if (!files.includes(MAIN_EXE)) throw new Error(`the payload has no ${MAIN_EXE} at its root`);
+export function payloadFragment(all: readonly string[]): string {
+  if (!all.includes(MAIN_EXE)) throw new Error(`the payload has no ${MAIN_EXE} at its root`);
+  if (!all.includes(SERVICE_EXE)) throw new Error(`the payload has no ${SERVICE_EXE} (the service host, WinSW) at its root: give --service-wrapper`);
+  // The service host's file is vigil.wxs's own component (ServiceInstall belongs to it).
+  const files = all.filter((f) => f !== SERVICE_EXE);
   type Dir = { name: string; rel: string; dirs: Map<string, Dir>; files: string[] };
   const root: Dir = { name: '', rel: '', dirs: new Map(), files: [] };
   for (const f of files) {
@@ -164,6 +175,7 @@ export function writePlaceholderPayload(dir: string): void {
   writeFileSync(path.join(dir, MAIN_EXE), notice);
   writeFileSync(path.join(dir, 'resources', 'app.asar'), notice);
   writeFileSync(path.join(dir, 'PLACEHOLDER-PAYLOAD.txt'), notice);
+  writeFileSync(path.join(dir, SERVICE_EXE), notice);
 }
 
 function msibuildQuery(msi: string, sql: string, cwd: string): void {
@@ -209,6 +221,8 @@ export function buildMsi(opts: BuildMsiOptions): BuildMsiResult {
       if (!statSync(opts.payloadDir!).isDirectory()) throw new Error(`${opts.payloadDir} is not a folder`);
       cpSync(opts.payloadDir!, payload, { recursive: true });
     }
+    if (opts.serviceWrapper) cpSync(opts.serviceWrapper, path.join(payload, SERVICE_EXE));
+    if (!existsSync(path.join(payload, SERVICE_XML))) cpSync(SERVICE_XML_SOURCE, path.join(payload, SERVICE_XML));
     const files = listFiles(payload);
     writeFileSync(path.join(work, 'payload.wxs'), payloadFragment(files));
     writeFileSync(path.join(work, 'vigil.wxs'), readFileSync(WXS_SOURCE));
@@ -230,6 +244,21 @@ export function buildMsi(opts: BuildMsiOptions): BuildMsiResult {
       ].join('\r\n'),
     );
     run('msibuild', [msi, '-i', 'MsiShortcutProperty.idt'], work);
+    // wixl drops ServiceInstall/@Vital: a service that cannot be installed fails the install.
+    msibuildQuery(msi, "UPDATE `ServiceInstall` SET `ErrorControl`=32769 WHERE `ServiceInstall`='VigilServiceInstall'", work);
+    // The service's recovery actions; wixl has no util:ServiceConfig. Event 1+4: on install
+    // and reinstall. Windows Installer 5.0 (the package's InstallerVersion is 500).
+    writeFileSync(
+      path.join(work, 'MsiServiceConfigFailureActions.idt'),
+      [
+        'MsiServiceConfigFailureActions\tName\tEvent\tResetPeriod\tRebootMessage\tCommand\tActions\tDelayActions\tComponent_',
+        's72\ts255\ti2\tI4\tL255\tL255\tS255\tS255\ts72',
+        'MsiServiceConfigFailureActions\tMsiServiceConfigFailureActions',
+        `VigilRecovery\tVigil\t5\t${SERVICE_RECOVERY.resetPeriodSec}\t\t\t${SERVICE_RECOVERY.actions.join('[~]')}\t${SERVICE_RECOVERY.delaysMs.join('[~]')}\tAgentService`,
+        '',
+      ].join('\r\n'),
+    );
+    run('msibuild', [msi, '-i', 'MsiServiceConfigFailureActions.idt'], work);
 
     let signed = false;
     const signing = msiSigningFromEnv(env);
@@ -259,12 +288,13 @@ function cli(argv: string[]): number {
       placeholder: { type: 'boolean', default: false },
       out: { type: 'string' },
       version: { type: 'string' },
+      'service-wrapper': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help || !values.out) {
-    process.stdout.write('usage: tsx scripts/build-msi.ts (--payload DIR | --placeholder) --out FILE.msi [--version X.Y.Z]\n');
+    process.stdout.write('usage: tsx scripts/build-msi.ts (--payload DIR | --placeholder) --out FILE.msi [--version X.Y.Z] [--service-wrapper winsw.exe]\n');
     return values.help ? 0 : 64;
   }
   buildMsi({
@@ -272,6 +302,7 @@ function cli(argv: string[]): number {
     placeholder: values.placeholder,
     ...(values.payload ? { payloadDir: values.payload } : {}),
     ...(values.version ? { version: values.version } : {}),
+    ...(values['service-wrapper'] ? { serviceWrapper: values['service-wrapper'] } : {}),
   });
   return 0;
 }

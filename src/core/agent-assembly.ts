@@ -45,6 +45,10 @@ export interface AssemblyDeps {
    * Without it the secret is a 0600 file (`vigil run`).
    */
   credentialSealer?: SecretSealer;
+  /** Scan this folder as the target instead of the live system (`vigil run --root`: an image, a fixture tree). */
+  targetRoot?: string;
+  /** Scan only this profile (the per-user install); the scan says the others were not checked. */
+  onlyProfile?: string;
 }
 
 export class AssemblyError extends Error {
@@ -112,7 +116,7 @@ function settingProblemCheck(problems: readonly string[]): ExtraCheck {
  * install signatures against the packs' signer rules (with Windows' own trust verdict on
  * Windows), and the extra checks folded in.
  */
-export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[]): Scanner {
+export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[], targetRoot?: string, onlyProfile?: string): Scanner {
   return async () => {
     const [{ runScan }, { openTarget }, { installSignatureCheck }, { WindowsAuthenticodeTrust }] = await Promise.all([
       import('./scan.js'),
@@ -120,9 +124,9 @@ export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly 
       import('./signing/install-signature-check.js'),
       import('./signing/windows-authenticode-trust.js'),
     ]);
-    const target = await openTarget({});
+    const target = await openTarget(targetRoot !== undefined ? { root: targetRoot } : {});
     const signatures = installSignatureCheck(target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {});
-    return runScan({ target, packs, extraChecks: [signatures, ...extraChecks] });
+    return runScan({ target, packs, extraChecks: [signatures, ...extraChecks], ...(onlyProfile !== undefined ? { onlyProfile } : {}) });
   };
 }
 
@@ -166,7 +170,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
   const report = reportOptions(config, deps, stateDir);
   const { packs, problems, refused } = await loadConfiguredPacks(config, log);
   const checks = [packProblemCheck(problems), packRefusalCheck(refused), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
-  const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks);
+  const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks, deps.targetRoot, deps.onlyProfile);
   const watcher = deps.watcher?.(packs, config, log);
   const agent = createAgent({
     scan,

@@ -21,6 +21,12 @@ import { ImageDigestCache } from './signing/image-digest-cache.js';
 
 export interface ScanOptions {
   target: ScanTarget;
+  /**
+   * Scan only this user's profile (plus the machine-wide places): the per-user install,
+   * which runs as that user and has no right to read the others. The scan then says, as
+   * `info`, that the other profiles were not checked, rather than `unknown` for each.
+   */
+  onlyProfile?: string;
   packs: readonly LoadedPack[];
   readers?: InventoryReaders;
   /** Extra findings from other checks (signatures, self-integrity) to fold into the verdict. */
@@ -37,6 +43,11 @@ export interface ScanContext {
   imageDigests?: ImageDigestCache;
 }
 
+function onlyProfile(listed: Awaited<ReturnType<typeof listUserProfiles>>, name: string, caseInsensitive: boolean): Awaited<ReturnType<typeof listUserProfiles>> {
+  const same = (a: string) => (caseInsensitive ? a.toLowerCase() === name.toLowerCase() : a === name);
+  return { profiles: listed.profiles.filter((p) => same(p.name)), problems: [] };
+}
+
 export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const now = opts.now ?? (() => new Date());
   const started = now();
@@ -49,8 +60,25 @@ export async function runScan(opts: ScanOptions): Promise<ScanReport> {
   const notes: string[] = [];
 
   const imageDigests = new ImageDigestCache();
-  const profiles = await listUserProfiles(target.fs, target.platform);
-  problems.push(...profiles.problems);
+  const listed = await listUserProfiles(target.fs, target.platform);
+  const profiles = opts.onlyProfile === undefined ? listed : onlyProfile(listed, opts.onlyProfile, target.platform !== 'linux');
+  problems.push(...listed.problems);
+  if (opts.onlyProfile !== undefined) {
+    const skipped = listed.profiles.length - profiles.profiles.length;
+    findings.push(
+      makeFinding({
+        category: 'scan',
+        severity: 'info',
+        ruleId: 'other-profiles-not-checked',
+        title:
+          skipped > 0
+            ? `Other profiles on this PC are not checked (${skipped}): this Vigil is installed for one user only. Ask your IT provider for the per-machine install to check every profile.`
+            : 'Other profiles on this PC are not checked: this Vigil is installed for one user only.',
+        evidence: { detail: { otherProfiles: skipped } },
+        observedAt: started,
+      }),
+    );
+  }
 
   for (const { pack } of opts.packs) {
     const ctx = {

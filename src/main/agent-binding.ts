@@ -13,6 +13,10 @@
  * built or started, give an agent handle that stays grey and says why.
  */
 import * as os from 'node:os';
+import * as path from 'node:path';
+import { channelPaths } from '../core/local-channel/channel-paths.js';
+import { ownClaim, readChallenge } from '../core/local-channel/peer-proof.js';
+import { createServiceAgentFactory, type ServiceAgentOptions } from './service-agent.js';
 import type { AgentConfig } from '../core/config/schema.js';
 import { formatConfigProblem, loadEffectiveConfig, type LoadEffectiveConfigOptions } from '../core/config/effective.js';
 import { machineSettingsFile } from '../core/config/sources.js';
@@ -126,7 +130,12 @@ export interface TrayAgentOptions {
    * Passed on to assembleAgent. Tests give a scanner over a fixture tree; LEAD: the
    * connection watcher `vigil run` gets goes here too, so both run the same agent.
    */
-  assembly?: Pick<AssemblyDeps, 'scanner' | 'watcher' | 'extraChecks' | 'stableIdProbe'>;
+  assembly?: Pick<AssemblyDeps, 'scanner' | 'watcher' | 'extraChecks' | 'stableIdProbe' | 'targetRoot'>;
+  /**
+   * The per-user install: scan only this profile (the user's own) and the machine-wide
+   * places; the scan says the other profiles were not checked, as `info`.
+   */
+  ownProfile?: string;
   hostname?: () => string;
   now?: () => Date;
 }
@@ -165,6 +174,7 @@ export function createAgentFactory(o: TrayAgentOptions): AgentFactory {
         ...(credentialSealer ? { credentialSealer } : {}),
         settingProblems: o.settings.problems,
         ...o.assembly,
+        ...(o.ownProfile !== undefined ? { onlyProfile: o.ownProfile } : {}),
       });
       agent = assembled.agent;
       packs = assembled.packs.map((p) => p.ref);
@@ -263,17 +273,56 @@ class UnavailableAgent implements AgentHandle {
   async stop(): Promise<void> {}
 }
 
+// ---- which agent ----------------------------------------------------------------------
+
+/**
+ * `service`: a per-machine install (MSI, pkg, deb) runs the machine agent as a service and
+ * says so in its settings (`"autostart": "machine"`, which those installers write); the
+ * tray is its client and never runs an agent itself. `in-process`: the per-user install
+ * (NSIS, no admin rights) and development builds run the agent inside the tray, scoped to
+ * the user's own profile.
+ */
+export type TrayAgentMode = 'service' | 'in-process';
+
+export function trayAgentMode(load: SettingsLoad): TrayAgentMode {
+  return load.ok && load.config.autostart === 'machine' ? 'service' : 'in-process';
+}
+
 // ---- both together --------------------------------------------------------------------
 
 export interface TrayAgentBinding {
   load: SettingsLoad;
   settings: TraySettings;
+  mode: TrayAgentMode;
   agentFactory: AgentFactory;
 }
 
+export interface BindTrayAgentOptions extends LoadSettingsOptions, Omit<TrayAgentOptions, 'settings' | 'ownProfile'> {
+  /** The user's home folder; its last segment is the profile the per-user install scans. */
+  homeDir?: string;
+  /** Replaces the service endpoint and the peer proof's I/O (tests, development). */
+  service?: Partial<Omit<ServiceAgentOptions, 'hostname' | 'tenant'>>;
+}
+
 /** Loads the settings once and binds the shell's settings and the agent to them. */
-export async function bindTrayAgent(opts: LoadSettingsOptions & Omit<TrayAgentOptions, 'settings'> = {}): Promise<TrayAgentBinding> {
-  const { platform, env, file, ...agentOpts } = opts;
+export async function bindTrayAgent(opts: BindTrayAgentOptions = {}): Promise<TrayAgentBinding> {
+  const { platform, env, file, homeDir, service, ...agentOpts } = opts;
   const load = await loadAgentSettings({ ...(platform ? { platform } : {}), ...(env ? { env } : {}), ...(file ? { file } : {}) });
-  return { load, settings: traySettingsFrom(load), agentFactory: createAgentFactory({ ...agentOpts, settings: load }) };
+  const mode = trayAgentMode(load);
+  const settings = traySettingsFrom(load);
+  if (mode === 'service' && load.ok) {
+    const agentFactory = createServiceAgentFactory({
+      endpoint: service?.endpoint ?? channelPaths(platform ?? process.platform, env as NodeJS.ProcessEnv | undefined).endpoint,
+      claim: service?.claim ?? ownClaim,
+      readSecret: service?.readSecret ?? readChallenge,
+      hostname: (agentOpts.hostname ?? (() => os.hostname()))(),
+      ...(load.config.tenant ? { tenant: load.config.tenant } : {}),
+      ...(agentOpts.now ? { now: agentOpts.now } : {}),
+      ...(service?.retryMs !== undefined ? { retryMs: service.retryMs } : {}),
+      ...(service?.maxRetryMs !== undefined ? { maxRetryMs: service.maxRetryMs } : {}),
+    });
+    return { load, settings, mode, agentFactory };
+  }
+  const ownProfile = path.basename(homeDir ?? os.homedir());
+  return { load, settings, mode, agentFactory: createAgentFactory({ ...agentOpts, settings: load, ownProfile }) };
 }

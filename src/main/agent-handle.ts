@@ -20,6 +20,11 @@ export interface AgentHandle {
   checkNow(): Promise<void>;
   /** Stops the schedule, the connection watch and the reporter; flushes the outbox. */
   stop(): Promise<void>;
+  /**
+   * Puts what this agent has to show into the log folder before it is opened (the
+   * machine service's recent log, which the user cannot read where it is kept).
+   */
+  collectLogs?(dir: string): Promise<void>;
 }
 
 /** The fetch-shaped transport the reporter uses; the tray app passes Electron's net.fetch. */

@@ -175,6 +175,9 @@ export async function startTrayApp(o: TrayAppOptions): Promise<TrayApp | null> {
 
   const openLogs = async (): Promise<ActionResult> => {
     try {
+      // The service's log is not readable by the user: fetch its recent entries first. The
+      // folder opens anyway if that fails (the tray's own log is there).
+      await agent?.collectLogs?.(o.paths.logDir()).catch((e: unknown) => logger.warn('the service log could not be fetched', { error: message(e) }));
       const err = await electron.shell.openPath(o.paths.logDir());
       if (err) {
         logger.warn('could not open the log folder', { error: err });

@@ -5,9 +5,14 @@
  * design), so the CLI runs inside the app's main process, before any window or tray.
  *
  * Only the headless, Electron-free commands that make sense on an endpoint are offered:
- * `server` (a native database) and `run` (a second agent beside the tray's) are not.
+ * `server` (a native database) is not. `run` only as `run --machine`: how the Windows
+ * service host (WinSW, packaging/msi/VigilService.xml) starts the machine agent; a plain
+ * `run` would be a second agent beside the service, so it stays the tray app.
  */
-export const APP_CLI_COMMANDS = ['check', 'verify', 'config', 'watch'] as const;
+export const APP_CLI_COMMANDS = ['check', 'verify', 'config', 'watch', 'run'] as const;
+
+/** Chromium switches a service definition passes (the systemd unit runs as root: --no-sandbox). */
+const CHROMIUM_SWITCHES: readonly string[] = ['--no-sandbox'];
 
 /**
  * The CLI arguments when this process was started as a command, else undefined (the
@@ -18,5 +23,8 @@ export const APP_CLI_COMMANDS = ['check', 'verify', 'config', 'watch'] as const;
 export function cliInvocation(argv: readonly string[], isPackaged: boolean): string[] | undefined {
   const args = argv.slice(isPackaged ? 1 : 2);
   const first = args[0];
-  return first !== undefined && (APP_CLI_COMMANDS as readonly string[]).includes(first) ? [...args] : undefined;
+  if (first === 'run' && !args.includes('--machine')) return undefined;
+  if (first === undefined || !(APP_CLI_COMMANDS as readonly string[]).includes(first)) return undefined;
+  // Chromium reads its switches anywhere on the line; the command must not see them.
+  return args.filter((a) => !CHROMIUM_SWITCHES.includes(a));
 }

@@ -26,6 +26,12 @@ describe('cliInvocation', () => {
     expect(cliInvocation(['Vigil.exe', 'server', 'start'], true)).toBeUndefined();
     expect(cliInvocation(['Vigil.exe', 'run'], true)).toBeUndefined();
   });
+
+  it('runs the machine agent for the service host: run --machine', () => {
+    expect(cliInvocation(['C:\\Program Files\\Vigil\\Vigil.exe', 'run', '--machine'], true)).toEqual(['run', '--machine']);
+    // The systemd unit (as root) adds Chromium's --no-sandbox; the command does not see it.
+    expect(cliInvocation(['/opt/Vigil/vigil', 'run', '--machine', '--no-sandbox'], true)).toEqual(['run', '--machine']);
+  });
 });
 
 const h = vi.hoisted(() => ({ root: '' }));

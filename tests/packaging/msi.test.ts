@@ -70,13 +70,15 @@ function unpackedTree(): string {
     mkdirSync(path.dirname(path.join(unpacked, rel)), { recursive: true });
     writeFileSync(path.join(unpacked, rel), text);
   }
+  // WinSW's executable stands in as a labelled file; the build copies it in as VigilService.exe.
+  writeFileSync(path.join(work, 'winsw.exe'), 'MZ WinSW stand-in');
   return unpacked;
 }
 
 describe('the MSI definition (wixl build, msiinfo/msidump inspection)', needsTools('wixl', 'msibuild', 'msiinfo', 'msidump'), () => {
   beforeAll(() => {
     placeholder = buildMsi({ placeholder: true, out: path.join(work, 'placeholder.msi'), env: {}, log: (l) => logs.push(l) });
-    release = buildMsi({ payloadDir: unpackedTree(), out: path.join(work, 'release.msi'), version: '1.2.3', env: {}, log: (l) => logs.push(l) });
+    release = buildMsi({ payloadDir: unpackedTree(), out: path.join(work, 'release.msi'), version: '1.2.3', env: {}, log: (l) => logs.push(l), serviceWrapper: path.join(work, 'winsw.exe') });
   });
 
   it('is per-machine with the fixed UpgradeCode, no reboot, and the token hidden from logs', () => {
@@ -175,13 +177,39 @@ describe('the MSI definition (wixl build, msiinfo/msidump inspection)', needsToo
         'C:\\Program Files\\Vigil\\locales\\en-US.pak',
         'C:\\Program Files\\Vigil\\resources.pak',
         'C:\\Program Files\\Vigil\\resources\\app.asar',
+        'C:\\Program Files\\Vigil\\VigilService.exe',
+        'C:\\Program Files\\Vigil\\VigilService.xml',
       ].sort(),
     );
     const vigilExe = table(release.msi, 'File').find((f) => f.File === 'VigilExe')!;
     expect(vigilExe.FileName).toBe('Vigil.exe');
     expect(table(release.msi, 'Shortcut')).toEqual([expect.objectContaining({ Shortcut: 'VigilStartMenu', Directory_: 'ProgramMenuFolder', Name: 'Vigil', Target: '[#VigilExe]', WkDir: 'INSTALLDIR' })]);
     expect(table(release.msi, 'MsiShortcutProperty')).toEqual([{ MsiShortcutProperty: 'VigilAumid', Shortcut_: 'VigilStartMenu', PropertyKey: 'System.AppUserModel.ID', PropVariantValue: 'com.vigil.agent' }]);
-    expect(Number(table(release.msi, 'Media')[0]!.LastSequence)).toBe(7);
+    expect(Number(table(release.msi, 'Media')[0]!.LastSequence)).toBe(9);
+  });
+
+  it('installs the machine agent as the service "Vigil" (LocalSystem, automatic), starts it, stops it on upgrade and uninstall, and restarts it on failure', () => {
+    const [svc] = table(release.msi, 'ServiceInstall');
+    expect(svc).toMatchObject({ Name: 'Vigil', DisplayName: 'Vigil agent', ServiceType: '16', StartType: '2', ErrorControl: '32769', StartName: 'LocalSystem', Component_: 'AgentService' });
+    const comp = table(release.msi, 'Component').find((c) => c.Component === 'AgentService')!;
+    const exe = table(release.msi, 'File').find((f) => f.File === comp.KeyPath)!;
+    expect(exe.FileName!.split('|').pop()).toBe('VigilService.exe');
+    expect(filesInstalledAt(release.msi)).toEqual(expect.arrayContaining(['C:\\Program Files\\Vigil\\VigilService.exe', 'C:\\Program Files\\Vigil\\VigilService.xml']));
+    // 0x01 start on install, 0x02 stop on install (a major upgrade's removal of the old product
+    // stops it too, through that product's own row), 0x20 stop and 0x80 delete on uninstall.
+    const [ctl] = table(release.msi, 'ServiceControl');
+    expect(ctl).toMatchObject({ Name: 'Vigil', Event: String(0x01 | 0x02 | 0x20 | 0x80), Wait: '1', Component_: 'AgentService' });
+    const seq = Object.fromEntries(table(release.msi, 'InstallExecuteSequence').map((r) => [r.Action!, Number(r.Sequence)]));
+    expect(seq.StopServices).toBeLessThan(seq.InstallFiles!);
+    expect(seq.DeleteServices).toBeLessThan(seq.InstallFiles!);
+    expect(seq.InstallServices).toBeGreaterThan(seq.InstallFiles!);
+    expect(seq.StartServices).toBeGreaterThan(seq.InstallServices!);
+    const [recovery] = table(release.msi, 'MsiServiceConfigFailureActions');
+    expect(recovery).toMatchObject({ Name: 'Vigil', Event: '5', ResetPeriod: '86400', Actions: '1[~]1[~]1', DelayActions: '10000[~]10000[~]60000', Component_: 'AgentService' });
+    // The host runs the app's CLI mode as the machine agent.
+    const xml = readFileSync(path.resolve('packaging/msi/VigilService.xml'), 'utf8');
+    expect(xml).toMatch(/<executable>%BASE%\\Vigil\.exe<\/executable>/);
+    expect(xml).toMatch(/<arguments>run --machine<\/arguments>/);
   });
 
   it('msidump sees the same tables (and the embedded cabinet)', () => {
@@ -219,6 +247,7 @@ describe('MSI signing from the environment', needsTools('wixl', 'msibuild', 'msi
       out: path.join(work, 'signed.msi'),
       env: { WIN_CSC_LINK: readFileSync(pfx).toString('base64'), WIN_CSC_KEY_PASSWORD: 'test-pass', ELECTRON_BUILDER_OFFLINE: 'true' },
       log: (l) => signedLogs.push(l),
+      serviceWrapper: path.join(work, 'winsw.exe'),
     });
     expect(r.signed).toBe(true);
     expect(signedLogs.some((l) => /signed/.test(l))).toBe(true);
@@ -239,10 +268,12 @@ describe('build-msi helpers', () => {
 
   it('the payload fragment needs Vigil.exe at the root and has stable ids', () => {
     expect(() => payloadFragment(['app/Vigil.exe'])).toThrow(/no Vigil.exe/);
-    const a = payloadFragment(['Vigil.exe', 'a b/c&d.txt']);
+    expect(() => payloadFragment(['Vigil.exe'])).toThrow(/no VigilService.exe .*--service-wrapper/);
+    const a = payloadFragment(['Vigil.exe', 'VigilService.exe', 'a b/c&d.txt']);
+    expect(a).not.toContain('VigilService.exe');
     expect(a).toContain('<File Id="VigilExe" Name="Vigil.exe" Source="payload/Vigil.exe" KeyPath="yes" />');
     expect(a).toContain('Name="c&amp;d.txt" Source="payload/a b/c&amp;d.txt"');
-    expect(payloadFragment(['Vigil.exe', 'a b/c&d.txt'])).toBe(a);
+    expect(payloadFragment(['Vigil.exe', 'VigilService.exe', 'a b/c&d.txt'])).toBe(a);
   });
 
   it('refuses ambiguous input', () => {

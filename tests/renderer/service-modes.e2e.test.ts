@@ -7,7 +7,7 @@
  * - per-user install: a scan with the "other profiles are not checked" info finding.
  * Each passes axe-core's WCAG 2.1 AA rules in light and dark. Screenshots go to test-artifacts/renderer/; VIGIL_UPDATE_DOCS_IMG=1 copies them to docs/img/.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRenderer } from '../../scripts/build-renderer.js';
 import { findings, scannedState, T1 } from '../main/fixtures/agent-states.js';
-import { CHROMIUM, launch, openStatusPage, type OpenedPage } from './harness.js';
+import { launch, openStatusPage, type OpenedPage } from './harness.js';
+import { needsTools } from '../helpers/system-tool.js';
 import { machineStateFor } from '../../src/core/local-channel/machine-state.js';
 import { OTHER_PROFILE } from '../../src/core/local-channel/redact-for-viewer.js';
 import { serviceDownReason, trayStateFromService } from '../../src/main/service-agent.js';
@@ -27,22 +28,11 @@ import type { AgentState } from '../../src/core/agent.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(repo, 'test-artifacts', 'renderer');
-const haveChromium = existsSync(CHROMIUM);
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let browser: Browser;
 let rendererDir: string;
 const opened: OpenedPage[] = [];
 
-beforeAll(async () => {
-  if (!haveChromium) return;
-  rendererDir = await buildRenderer({ outDir: mkdtempSync(path.join(tmpdir(), 'vigil-renderer-')) });
-  browser = await launch();
-  mkdirSync(artifacts, { recursive: true });
-});
-afterAll(async () => {
-  for (const o of opened) await o.context.close().catch(() => {});
-  await browser?.close();
-});
 
 function serviceState(): ReturnType<typeof trayStateFromService> {
   const f = [findings.compromisedInstall(), findings.knownBadDll()];
@@ -87,7 +77,16 @@ const MODES = [
   },
 ] as const;
 
-describe.skipIf(!haveChromium)('status window: service client, service down, per-user install', () => {
+describe('status window: service client, service down, per-user install', needsTools('chromium'), () => {
+  beforeAll(async () => {
+    rendererDir = await buildRenderer({ outDir: mkdtempSync(path.join(tmpdir(), 'vigil-renderer-')) });
+    browser = await launch();
+    mkdirSync(artifacts, { recursive: true });
+  });
+  afterAll(async () => {
+    for (const o of opened) await o.context.close().catch(() => {});
+    await browser?.close();
+  });
   for (const m of MODES) {
     it(`${m.name}: banner and findings, screenshot`, async () => {
       const p = await openStatusPage(browser, rendererDir, { state: m.state() });

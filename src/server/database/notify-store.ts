@@ -185,6 +185,11 @@ export class NotifyStore {
     this.q.clearSilent.run(deviceId);
   }
 
+  /** Changes when another connection (the CLI) commits; cheap, no I/O. */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }

@@ -89,6 +89,7 @@ export class DeliveryWorker {
     const now = this.d.now();
     const p = this.d.policy;
     try {
+      this.d.notifier.refreshIfChangedElsewhere();
       if (now - this.lastSilentScan >= p.silentScanMs) {
         this.lastSilentScan = now;
         const n = this.d.notifier.silentScan(now);

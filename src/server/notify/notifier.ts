@@ -90,6 +90,17 @@ export class Notifier {
     return this.channels;
   }
 
+  private seenVersion = -1;
+
+  /** Reloads channels when another process (`vigil server notify add|remove`) changed the database. */
+  refreshIfChangedElsewhere(): void {
+    const v = this.store.dataVersion();
+    if (v !== this.seenVersion) {
+      this.seenVersion = v;
+      this.channels = null;
+    }
+  }
+
   get(idOrName: string): Channel | undefined {
     return this.list().find((c) => c.id === idOrName || c.name.toLowerCase() === idOrName.toLowerCase());
   }

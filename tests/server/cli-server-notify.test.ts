@@ -36,7 +36,7 @@ describe('vigil server notify', () => {
     expect(added.stdout).not.toContain('not-for-logs');
 
     const list = await run(['notify', 'list'], dir);
-    expect(list.stdout).toMatch(/^SOC \(chn_[A-Za-z0-9_-]{12}\)  webhook -> http:\/\/127\.0\.0\.1:\d+\/…  Acme Dental  min compromised  events alert,verdict\.worse\n/);
+    expect(list.stdout).toMatch(/^SOC \(chn_[A-Za-z0-9_-]{12}\) {2}webhook -> http:\/\/127\.0\.0\.1:\d+\/… {2}Acme Dental {2}min compromised {2}events alert,verdict\.worse\n/);
     const json = await run(['notify', 'list', '--json'], dir);
     for (const text of [list.stdout, json.stdout]) {
       expect(text).not.toContain(secret.slice(6));

@@ -151,7 +151,7 @@ describe.skipIf(!haveOpenssl)('Teams, Slack, e-mail and syslog channels', () => 
     smtpPort = (smtp.server.address() as AddressInfo).port;
 
     syslog = tls.createServer({ key: cert.key, cert: cert.cert }, (sock) => {
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       sock.on('data', (d: Buffer) => {
         buf = Buffer.concat([buf, d]);
         const r = parseOctetFrames(buf);

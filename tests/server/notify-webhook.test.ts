@@ -146,4 +146,19 @@ describe('webhook notifications (Standard Webhooks)', () => {
     expect((await admin('DELETE', `/v1/notify/channels/${list[0]!.id}`)).status).toBe(200);
     expect(((await admin('GET', '/v1/notify/channels')).body.channels as unknown[]).length).toBe(0);
   });
+
+  it('a channel that asks for the daily digest gets one per tenant per day, from 07:00 UTC', async () => {
+    const res = await admin('POST', '/v1/notify/channels', { name: 'digest', tenant: 'Acme Dental', events: ['digest'], config: { type: 'webhook', url: rx.url } });
+    rx.secret = res.body.secret as string;
+    const d = new Date(clock);
+    clock = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1, 6, 59);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events().filter((e) => e.type === 'digest')).toEqual([]);
+    clock += 2 * 60_000;
+    const ev = await until('digest', () => events().find((e) => e.type === 'digest'));
+    expect(ev.data).toMatchObject({ type: 'digest', tenant: { name: 'Acme Dental' }, day: new Date(clock).toISOString().slice(0, 10), devices: 2, byStatus: { ok: 1, unknown: 1, compromised: 0 } });
+    clock += 3600_000;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events().filter((e) => e.type === 'digest')).toHaveLength(1);
+  });
 });

@@ -89,7 +89,7 @@ export const MIGRATIONS: readonly Migration[] = [
     // channel, written in the transaction that stores the cause), and per-device state the
     // event derivation needs (silent already notified).
     version: 2,
-    name: 'notification channels, delivery queue, device notification state',
+    name: 'notification channels, delivery queue, device notification state, digests sent',
     sql: `
       CREATE TABLE notify_channels (
         id            TEXT PRIMARY KEY,
@@ -122,6 +122,12 @@ export const MIGRATIONS: readonly Migration[] = [
         device_id         TEXT PRIMARY KEY REFERENCES devices(id),
         silent_since      INTEGER
       );
+      CREATE TABLE notify_digest_sent (
+        channel_id  TEXT NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+        tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+        day         TEXT NOT NULL,
+        PRIMARY KEY (channel_id, tenant_id)
+      ) WITHOUT ROWID;
     `,
   },
 ];

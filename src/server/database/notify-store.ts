@@ -96,6 +96,12 @@ function statements(db: Db) {
         LIMIT ?`,
     ),
     markSilent: db.prepare('INSERT INTO notify_device_state (device_id, silent_since) VALUES (?, ?) ON CONFLICT(device_id) DO UPDATE SET silent_since = excluded.silent_since'),
+    digestDay: db.prepare<[string, string], { day: string }>('SELECT day FROM notify_digest_sent WHERE channel_id = ? AND tenant_id = ?'),
+    markDigest: db.prepare('INSERT INTO notify_digest_sent (channel_id, tenant_id, day) VALUES (?, ?, ?) ON CONFLICT(channel_id, tenant_id) DO UPDATE SET day = excluded.day'),
+    statusCounts: db.prepare<[string], { status: string; n: number; offline: number }>(
+      'SELECT status, COUNT(*) AS n, SUM(s.silent_since IS NOT NULL) AS offline FROM devices d LEFT JOIN notify_device_state s ON s.device_id = d.id WHERE d.tenant_id = ? AND d.revoked_at IS NULL GROUP BY status',
+    ),
+    alertsSince: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM alerts WHERE tenant_id = ? AND received_at >= ?'),
     clearSilent: db.prepare('UPDATE notify_device_state SET silent_since = NULL WHERE device_id = ? AND silent_since IS NOT NULL'),
   };
 }
@@ -183,6 +189,27 @@ export class NotifyStore {
 
   clearSilent(deviceId: string): void {
     this.q.clearSilent.run(deviceId);
+  }
+
+  digestDay(channelId: string, tenantId: string): string | undefined {
+    return this.q.digestDay.get(channelId, tenantId)?.day;
+  }
+
+  markDigest(channelId: string, tenantId: string, day: string): void {
+    this.q.markDigest.run(channelId, tenantId, day);
+  }
+
+  /** Per tenant: devices by status, how many are silent, alerts received since `sinceMs`. */
+  tenantSummary(tenantId: string, sinceMs: number): { byStatus: Record<string, number>; devices: number; silent: number; alerts: number } {
+    const byStatus: Record<string, number> = {};
+    let devices = 0;
+    let silent = 0;
+    for (const r of this.q.statusCounts.all(tenantId)) {
+      byStatus[r.status] = r.n;
+      devices += r.n;
+      silent += r.offline ?? 0;
+    }
+    return { byStatus, devices, silent, alerts: this.q.alertsSince.get(tenantId, sinceMs)?.n ?? 0 };
   }
 
   /** Changes when another connection (the CLI) commits; cheap, no I/O. */

@@ -94,6 +94,7 @@ export class DeliveryWorker {
         this.lastSilentScan = now;
         const n = this.d.notifier.silentScan(now);
         if (n) this.d.log.info('devices gone silent', { count: n });
+        this.d.notifier.digestScan(now);
         this.d.store.purgeDone(now - p.keepDoneMs);
       }
       const free = p.concurrency - this.inflight.size;

@@ -130,6 +130,22 @@ export function silentEvent(tenant: TenantRefLite, device: DeviceRef, lastSeenMs
   };
 }
 
+/** The daily digest hour (UTC): a channel that wants digests gets one per tenant per day from then on. */
+export const DIGEST_HOUR_UTC = 7;
+
+/** Whether a digest for `tenant` is due on `channel` now, given the day of the last one sent. */
+export function digestDue(lastDay: string | undefined, nowMs: number, hourUtc = DIGEST_HOUR_UTC): string | null {
+  const now = new Date(nowMs);
+  const day = now.toISOString().slice(0, 10);
+  if (now.getUTCHours() < hourUtc || lastDay === day) return null;
+  return day;
+}
+
+export function digestEvent(tenant: TenantRefLite, day: string, s: { byStatus: Record<string, number>; devices: number; silent: number; alerts: number }, nowMs: number): NotifyEvent {
+  const byStatus = { ok: s.byStatus.ok ?? 0, attention: s.byStatus.attention ?? 0, compromised: s.byStatus.compromised ?? 0, unknown: s.byStatus.unknown ?? 0 };
+  return { type: 'digest', timestamp: new Date(nowMs).toISOString(), data: { type: 'digest', tenant, severity: 'info', day, devices: s.devices, byStatus, alerts: s.alerts, silent: s.silent } };
+}
+
 export function testEvent(channelName: string, nowMs: number): NotifyEvent {
   return { type: 'test', timestamp: new Date(nowMs).toISOString(), data: { type: 'test', severity: 'info', channel: channelName } };
 }
@@ -140,6 +156,8 @@ export function channelWants(c: Pick<Channel, 'tenantId' | 'events' | 'minSeveri
   const tenantId = 'tenant' in ev.data ? ev.data.tenant.id : null;
   if (c.tenantId !== null && c.tenantId !== tenantId) return false;
   if (!c.events.includes(ev.type)) return false;
+  // A digest is asked for by name; it has no severity to filter on.
+  if (ev.type === 'digest') return true;
   return severityAtLeast(ev.data.severity, c.minSeverity);
 }
 

@@ -25,6 +25,8 @@ import {
 import {
   alertEvent,
   channelWants,
+  digestDue,
+  digestEvent,
   DEFAULT_BURST_WINDOW_MS,
   DEFAULT_SILENT_AFTER_INTERVALS,
   mergeAlertEvent,
@@ -201,6 +203,31 @@ export class Notifier {
         this.enqueue(silentEvent({ id: r.tenant_id, name: r.tenant_name }, this.deviceRef(r.id, r.hostname), r.last_seen_at, r.heartbeat_interval_sec, nowMs), nowMs);
       }
       return rows.length;
+    });
+  }
+
+  /**
+   * Daily digests: for each channel that asked for them, one per tenant in its scope per UTC
+   * day, from the digest hour on (the last 24 hours of alerts, devices by status, silent ones).
+   */
+  digestScan(nowMs: number): number {
+    const channels = this.list().filter((c) => c.events.includes('digest'));
+    if (channels.length === 0) return 0;
+    const tenants = this.tenants.listTenants();
+    return this.store.transaction(() => {
+      let n = 0;
+      for (const c of channels) {
+        for (const t of tenants) {
+          if (c.tenantId !== null && c.tenantId !== t.id) continue;
+          const day = digestDue(this.store.digestDay(c.id, t.id), nowMs);
+          if (!day) continue;
+          const ev = digestEvent({ id: t.id, name: t.name }, day, this.store.tenantSummary(t.id, nowMs - 86_400_000), nowMs);
+          this.store.enqueue(newId('msg_'), c.id, orderKey(ev), ev.type, JSON.stringify(ev), nowMs, nowMs);
+          this.store.markDigest(c.id, t.id, day);
+          n++;
+        }
+      }
+      return n;
     });
   }
 

@@ -120,6 +120,7 @@ describe('notification delivery under faults (real processes)', () => {
     const hitsBeforeKill = rx.hits;
     server.child.kill('SIGKILL'); // mid-delivery: sends are hanging
     await server.exited;
+    const firstServerLog = server.err();
     server = await startServer(dbFile, port);
     await sleep(1000);
     const hitsWhileHanging = rx.hits - hitsIn500;
@@ -149,6 +150,11 @@ describe('notification delivery under faults (real processes)', () => {
     await Promise.all([server.exited, ...agents.map((a) => a.proc.exited)]);
     await rx.stop();
 
+    // The servers logged the retries, naming the channel, never its URL token or secret.
+    const logs = firstServerLog + server.err();
+    expect(logs).toMatch(/notification will be retried.*"channel":"soc"/);
+    expect(logs).not.toContain('not-for-logs');
+    expect(logs).not.toContain(rx.secret!.slice(6));
     const m = perDevice();
     expect(m.size).toBe(2);
     for (const list of m.values()) expect(list).toEqual(expectedPerDevice); // all 50, each once, in raise order

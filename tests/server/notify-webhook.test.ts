@@ -134,6 +134,23 @@ describe('webhook notifications (Standard Webhooks)', () => {
     expect(events().filter((x) => x.type === 'device.silent' && 'device' in x.data && x.data.device.id === e.deviceId)).toEqual([]);
   });
 
+  it('a hanging receiver does not hold up ingest: alerts are stored and acknowledged while a send hangs', async () => {
+    const list = (await admin('GET', '/v1/notify/channels')).body.channels as Array<{ id: string }>;
+    rx.mode = 'hang';
+    const hits = rx.hits;
+    await admin('POST', `/v1/notify/channels/${list[0]!.id}/test`);
+    await until('a hanging send', () => rx.hits > hits);
+    const r = await signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: [connectionAlert(40)] }, { nowMs: clock });
+    expect(r.status).toBe(200);
+    expect(r.body.stored).toEqual([connectionAlert(40).alertId]);
+    const hb = await signedPost(srv.url, '/v1/heartbeats', cred, heartbeatFor(cred.deviceId, { sentAt: new Date(clock), compromised: false }), { nowMs: clock });
+    expect(hb.status).toBe(200);
+    rx.mode = 'ok';
+    clock += 400;
+    // After the 2 s deadline the hung test is retried, then the alert follows.
+    await until('the alert after the hang', () => events().some((e) => e.data.type === 'alert' && e.data.alerts.some((a) => a.alertId === connectionAlert(40).alertId)));
+  });
+
   it('a test event goes to the channel it was asked for; GET shows the last delivery', async () => {
     const list = (await admin('GET', '/v1/notify/channels')).body.channels as Array<{ id: string }>;
     const res = await admin('POST', `/v1/notify/channels/${list[0]!.id}/test`);

@@ -10,6 +10,12 @@
  * Peer: GET /healthz on the same server process in the same run: the cost of fastify and
  * HTTP alone; the ratio is what authentication, validation and the database add.
  *
+ * Notification row (issue 14): the same ingest run again with three channels configured
+ * (webhook, Slack and syslog, to receivers on loopback in this process) against the run
+ * with none. Every device already reported its compromised verdict in the first run, so
+ * this is the steady state: each heartbeat pays the notification hook (one read of the
+ * previous status, no event), as in production where state changes are rare.
+ *
  * Transport rows: 2,000 signed heartbeats sent one after another by the agent's
  * ProtocolClient through the direct transport `vigil run` uses (node:http,
  * src/core/report/node-http-fetch.ts; ours), through Node's global fetch and through
@@ -24,6 +30,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nodeFetchModule from 'node-fetch';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { printTable, percentile } from './table.js';
 import { computeSignature, secretKey, sha256Hex } from '../src/core/report/hmac-auth.js';
 import { ProtocolClient } from '../src/core/report/protocol-client.js';
@@ -47,7 +55,7 @@ const autocannon = require('autocannon') as Autocannon;
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const DEVICES = 2000;
 const CONNECTIONS = 32;
-const DURATION_SEC = 10;
+const DURATION_SEC = Number(process.env.VIGIL_BENCH_SECONDS ?? 10);
 const TRANSPORT_REQUESTS = 2000;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 
@@ -167,6 +175,25 @@ try {
   const healthz = await autocannon({ url: `${server.url}/healthz`, connections: CONNECTIONS, duration: DURATION_SEC });
   const ingest = await ingestRun(server.url, devices);
 
+  // Three channels, receivers on loopback (answer 204 / read and drop), then the same run.
+  const sinkHttp = createHttpServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
+  const sinkTcp = createTcpServer((sock) => sock.resume().on('error', () => undefined));
+  await new Promise<void>((r) => sinkHttp.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => sinkTcp.listen(0, '127.0.0.1', () => r()));
+  const httpPort = (sinkHttp.address() as AddressInfo).port;
+  const tcpPort = (sinkTcp.address() as AddressInfo).port;
+  for (const config of [
+    { type: 'webhook', url: `http://127.0.0.1:${httpPort}/hook` },
+    { type: 'slack', url: `http://127.0.0.1:${httpPort}/slack` },
+    { type: 'syslog', host: '127.0.0.1', port: tcpPort, tls: false },
+  ]) {
+    const res = await fetch(`${server.url}/v1/notify/channels`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: config.type, minSeverity: 'info', config }) });
+    if (res.status !== 201) throw new Error(`adding the ${config.type} channel failed: ${res.status} ${await res.text()}`);
+  }
+  const withChannels = await ingestRun(server.url, devices);
+  sinkHttp.close();
+  sinkTcp.close();
+
   // Transport: the first 1,000 devices have not been near their rate limit for a while.
   const half = enrolled.slice(0, 1000);
   const nodeHttp = createNodeHttpFetch();
@@ -182,17 +209,19 @@ try {
     `Heartbeat ingest: vigil server (fastify + SQLite WAL), ${DEVICES} devices, ${bodyBytes}-byte signed heartbeats, ${CONNECTIONS} connections, ${DURATION_SEC} s, 2-core machine`,
     [
       { measure: 'heartbeats/s', ours: ingest.requests.average, peer: healthz.requests.average, unit: 'req/s', peerName: 'GET /healthz, same server', target: '>= 3,000/s', met: ingest.requests.average >= 3000 },
+      { measure: 'heartbeats/s, 3 notification channels', ours: withChannels.requests.average, peer: ingest.requests.average, unit: 'req/s', peerName: 'same run, no channels', target: 'ratio >= 0.9', met: withChannels.requests.average >= 0.9 * ingest.requests.average },
       { measure: 'p99 latency', ours: ingest.latency.p99, peer: healthz.latency.p99, unit: 'ms', peerName: 'GET /healthz, same server' },
       { measure: 'agent transport rate (sequential, node:http)', ours: viaNodeHttp.rate, peer: viaGlobal.rate, unit: 'req/s', peerName: "Node's global fetch (undici)" },
       { measure: 'agent transport rate (sequential, node:http)', ours: viaNodeHttp.rate, peer: viaNodeFetch.rate, unit: 'req/s', peerName: 'node-fetch 3.3.2' },
       { measure: 'agent transport p99 (node:http)', ours: viaNodeHttp.p99, peer: viaGlobal.p99, unit: 'ms', peerName: "Node's global fetch (undici)" },
     ],
     [
+      `with 3 channels: ${withChannels.requests.total} requests, ${withChannels.non2xx} non-2xx, ${withChannels.errors} errors.`,
       `ingest: ${ingest.requests.total} requests, ${ingest.non2xx} non-2xx, ${ingest.errors} errors; healthz: ${healthz.requests.total} requests; ${seen} of ${DEVICES} devices stored as compromised.`,
       `transport: ${TRANSPORT_REQUESTS} heartbeats each through ProtocolClient; failures: node:http ${viaNodeHttp.failures}, global fetch ${viaGlobal.failures}, node-fetch ${viaNodeFetch.failures}.`,
     ],
   );
-  if (ingest.non2xx > 0 || ingest.errors > 0 || viaNodeHttp.failures > 0) process.exitCode = 1;
+  if (ingest.non2xx > 0 || ingest.errors > 0 || withChannels.non2xx > 0 || withChannels.errors > 0 || viaNodeHttp.failures > 0) process.exitCode = 1;
 } finally {
   server.child.kill('SIGTERM');
   await new Promise((r) => server.child.once('exit', r));

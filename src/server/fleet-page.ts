@@ -29,6 +29,20 @@ th{background:#eef1f4;font-weight:600}
 .login input{width:100%;box-sizing:border-box;padding:8px;margin:8px 0 12px;font:inherit}
 .login button,header button{padding:6px 14px;font:inherit;cursor:pointer}
 .error{color:#8a1414}
+.refresh{display:flex;gap:12px;align-items:center;flex-wrap:wrap;margin:0 0 12px}
+.refresh a,main a{color:#0b4f8a}
+td form{margin:0}
+@media (prefers-color-scheme: dark){
+body{color:#e6e9ed;background:#12171d}
+.summary li,table,.login{background:#1b222b;border-color:#3a4552}
+th{background:#26303b}
+th,td{border-bottom-color:#303a46}
+.muted{color:#a9b4bf}
+.s-ok{background:#1d4a26;color:#d9f2dd}.s-attention{background:#5c3b00;color:#fdecc8}
+.s-compromised{background:#6b1414;color:#f9d3d3}.s-unknown{background:#3d4650;color:#e3e5e8}
+.offline,.error{color:#ff9b9b}.online{color:#8fdc9c}
+.refresh a,main a{color:#8cc4ff}
+}
 `;
 
 /** The Content-Security-Policy every HTML response carries. */
@@ -49,10 +63,13 @@ export function escapeHtml(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-function page(title: string, body: string, refreshSec?: number): string {
+// No <meta http-equiv="refresh">: a forced reload moves focus and the reading position under
+// keyboard and screen-reader users (WCAG 2.2.1, axe `meta-refresh`). The page says when it
+// was rendered and offers a Refresh link instead.
+function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-${refreshSec ? `<meta http-equiv="refresh" content="${refreshSec}">` : ''}<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<meta name="color-scheme" content="light dark"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body>${body}</body></html>
 `;
 }
@@ -60,7 +77,7 @@ ${refreshSec ? `<meta http-equiv="refresh" content="${refreshSec}">` : ''}<title
 export function renderLoginPage(error?: string): string {
   return page(
     'Vigil fleet: sign in',
-    `<form class="login" method="post" action="/login">
+    `<main><form class="login" method="post" action="/login">
 <h1>Vigil fleet</h1>
 <p class="muted">Enter the admin token printed when the server was first started.</p>
 ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
@@ -68,7 +85,7 @@ ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
 <label for="token">Admin token</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 <button type="submit">Sign in</button>
-</form>`,
+</form></main>`,
   );
 }
 
@@ -99,7 +116,7 @@ function deviceRow(d: DeviceView, nowMs: number): string {
     ? '<span class="offline">revoked</span>'
     : `<span class="${d.online ? 'online' : 'offline'}">${d.online ? 'online' : 'OFFLINE'}</span><br><span class="muted" title="${escapeHtml(d.lastSeenAt ?? '')}">${escapeHtml(relativeTime(d.lastSeenAt, nowMs))}</span>`;
   const backlog = d.outbox ? `${d.outbox.pendingAlerts} pending${d.outbox.droppedAlerts ? `, <span class="error">${d.outbox.droppedAlerts} dropped</span>` : ''}` : '';
-  return `<tr>
+  return `<tr id="${escapeHtml(d.deviceId)}">
 <td><strong>${escapeHtml(d.hostname)}</strong><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span></td>
 <td>${badge(d.status)}</td>
 <td>${escapeHtml(d.verdict?.summary ?? 'No scan reported yet.')}</td>
@@ -114,6 +131,8 @@ export interface FleetPageData {
   tenants: Array<{ name: string; devices: DeviceView[] }>;
   alerts: AlertView[];
   nowMs: number;
+  /** issue 14: the notification channels section, already rendered. */
+  notificationsHtml?: string;
 }
 
 export function renderFleetPage(data: FleetPageData): string {
@@ -148,13 +167,14 @@ export function renderFleetPage(data: FleetPageData): string {
   return page(
     'Vigil fleet',
     `<header><h1>Vigil fleet</h1><form method="post" action="/logout"><button type="submit">Sign out</button></form></header>
-<main>${summary}
+<main><p class="refresh"><span class="muted">As of ${escapeHtml(new Date(data.nowMs).toISOString().replace('T', ' ').slice(0, 19))} UTC.</span> <a href="/">Refresh</a></p>
+${summary}
 ${tenants || '<p class="muted">No tenants yet: create one with <code>vigil server token create --tenant NAME</code>.</p>'}
 <section><h2>Recent alerts</h2>
 <table><thead><tr><th>Received</th><th>Customer</th><th>Device</th><th>Kind</th><th>Severity</th><th>What</th></tr></thead>
 <tbody>${alerts}</tbody></table></section>
-<p class="muted">A device is marked offline after three missed heartbeat intervals. This page refreshes every 30 s.</p>
+${data.notificationsHtml ?? ''}
+<p class="muted">A device is marked offline after three missed heartbeat intervals. This page does not reload by itself: use Refresh for the latest state.</p>
 </main>`,
-    30,
   );
 }

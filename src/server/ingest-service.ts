@@ -11,6 +11,7 @@ import type { AlertStore } from './database/alert-store.js';
 import type { NonceStore } from './database/nonce-store.js';
 import type { AuthenticatedDevice } from './device-auth.js';
 import { ApiError } from './api-error.js';
+import type { Notifier } from './notify/notifier.js';
 
 export interface IngestStores {
   db: Db;
@@ -18,6 +19,8 @@ export interface IngestStores {
   devices: DeviceStore;
   alerts: AlertStore;
   nonces: NonceStore;
+  /** issue 14: queues notification events in the same transactions. */
+  notify?: Notifier;
 }
 
 export class IngestService {
@@ -47,13 +50,22 @@ export class IngestService {
     });
     this.heartbeatTx = s.db.transaction((device: AuthenticatedDevice, hb: Heartbeat, nowMs: number) => {
       if (!s.nonces.claim(device.id, device.nonce, device.nonceExpiresAtMs)) throw replay();
-      return s.devices.recordHeartbeat(device.id, hb, JSON.stringify(hb), nowMs, this.heartbeatIntervalSec());
+      const notifyAfter = s.notify?.watchHeartbeat(device.id); // issue 14
+      const outcome = s.devices.recordHeartbeat(device.id, hb, JSON.stringify(hb), nowMs, this.heartbeatIntervalSec());
+      notifyAfter?.(hb, outcome, nowMs); // issue 14
+      return outcome;
     });
     this.alertsTx = s.db.transaction((device: AuthenticatedDevice, alerts: readonly Alert[], nowMs: number) => {
       if (!s.nonces.claim(device.id, device.nonce, device.nonceExpiresAtMs)) throw replay();
       const r = s.alerts.insert(device.id, device.tenantId, alerts, nowMs);
       s.devices.countAlerts(device.id, r.stored.length);
       s.devices.touch(device.id, nowMs);
+      if (s.notify && r.stored.length) {
+        // issue 14: the alert events are queued in the transaction that stores the alerts.
+        const stored = new Set(r.stored);
+        s.notify.seen(device.id);
+        s.notify.onAlerts(device.id, alerts.filter((a) => stored.delete(a.alertId)), nowMs);
+      }
       return r;
     });
   }

@@ -8,6 +8,9 @@ import type { NonceStore } from './database/nonce-store.js';
 import type { IngestService } from './ingest-service.js';
 import type { AdminAuth } from './admin-auth.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { Notifier } from './notify/notifier.js';
+import type { NotifyStore } from './database/notify-store.js';
+import type { DeliveryWorker } from './notify/delivery-worker.js';
 
 export interface ServerLimits {
   maxWireBodyBytes: number;
@@ -32,4 +35,6 @@ export interface ServerContext {
   secureCookies: boolean;
   now: () => number;
   log: Logger;
+  /** issue 14: notification channels, their queue and its worker. */
+  notify: { notifier: Notifier; store: NotifyStore; worker: DeliveryWorker };
 }

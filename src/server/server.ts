@@ -20,6 +20,8 @@ import type { ServerContext, ServerLimits } from './server-context.js';
 import { registerIngestRoutes } from './routes/ingest-routes.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerFleetPageRoutes } from './routes/fleet-page-routes.js';
+import { createNotifications, type NotifyOptions } from './notify/notifications.js';
+import { registerNotifyRoutes } from './routes/notify-routes.js';
 
 export interface ServerOptions {
   db: Db;
@@ -46,6 +48,8 @@ export interface ServerOptions {
   /** Serve https directly (otherwise put a TLS reverse proxy in front). */
   https?: { key: Buffer; cert: Buffer };
   now?: () => number;
+  /** issue 14: notification tuning (public URL for links, burst window, delivery policy). */
+  notify?: NotifyOptions;
 }
 
 export const DEFAULT_DEVICE_RATE_LIMIT: RatePolicy = { capacity: 60, refillPerSec: 1 };
@@ -69,13 +73,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const devices = new DeviceStore(opts.db);
   const alerts = new AlertStore(opts.db);
   const nonces = new NonceStore(opts.db);
+  const notify = createNotifications(opts.db, tenants, log, now, opts.notify); // issue 14
   const ctx: ServerContext = {
     db: opts.db,
     tenants,
     devices,
     alerts,
     nonces,
-    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces }, () => heartbeatIntervalSec),
+    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces, notify: notify.notifier }, () => heartbeatIntervalSec),
     adminAuth: new AdminAuth(opts.adminTokenHash, opts.sessionKey, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
@@ -85,6 +90,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     secureCookies: opts.secureCookies ?? opts.https !== undefined,
     now,
     log,
+    notify,
   };
 
   const trustProxy = opts.trustProxy && opts.trustProxy.length > 0 ? [...opts.trustProxy] : false;
@@ -135,6 +141,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerIngestRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerFleetPageRoutes(app, ctx);
+  registerNotifyRoutes(app, ctx); // issue 14
 
   // Forget request nonces once their timestamps have left the replay window.
   const purge = setInterval(() => {
@@ -147,6 +154,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }, 60_000);
   purge.unref();
   app.addHook('onClose', async () => clearInterval(purge));
+  // issue 14: the delivery worker runs while the server does.
+  app.addHook('onReady', async () => notify.worker.start());
+  app.addHook('onClose', async () => notify.worker.stop());
 
   return app;
 }

@@ -14,7 +14,7 @@ import { createAgent, type ConnectionWatcher } from '../../src/core/agent.js';
 import type { Finding } from '../../src/shared/scan.js';
 import { connectionFinding, scanReport } from '../server/helpers/sample-reports.js';
 
-const cfg = JSON.parse(process.argv[2] ?? '{}') as { serverUrl: string; token: string; stateDir: string; alerts: number; everyMs: number };
+const cfg = JSON.parse(process.argv[2] ?? '{}') as { serverUrl: string; token: string; stateDir: string; alerts: number; everyMs: number; stableId?: string };
 
 let timer: NodeJS.Timeout | undefined;
 const watcher: ConnectionWatcher = {
@@ -42,7 +42,7 @@ const agent = createAgent({
     serverUrl: new URL(cfg.serverUrl),
     fetch: (url, init) => fetch(url, init),
     enrollToken: cfg.token,
-    stableIdProbe: async () => ({ hardware: '4C4C4544-0042-3510-8052-B4C04F565931' }),
+    stableIdProbe: async () => ({ hardware: cfg.stableId ?? '4C4C4544-0042-3510-8052-B4C04F565931' }),
     // Retry quickly so the test does not wait for a production backoff.
     backoff: { baseMs: 100, capMs: 500, floorMs: 50 },
   },

@@ -8,6 +8,7 @@
  *   vigil server token revoke TOKEN_ID [--db FILE]
  *   vigil server admin-token reset [--db FILE]
  *   vigil server backup --to FILE [--db FILE]
+ *   vigil server notify add|list|test|remove ...   (server-notify.ts)
  */
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -20,6 +21,8 @@ import { openDatabase, type Db } from '../../server/database/open-database.js';
 import { TenantStore } from '../../server/database/tenant-store.js';
 import { AdminTokenError, resetAdminToken, resolveAdminToken, sessionKey } from '../../server/admin-token.js';
 import { buildServer } from '../../server/server.js';
+import { notifyMain } from './server-notify.js';
+import { notifyTuningFromEnv, NotifyTuningError } from '../../server/notify/notify-tuning.js';
 
 const HELP = `usage: vigil server <start | token create | token list | token revoke | admin-token reset> [options]
 
@@ -32,6 +35,7 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
       --trust-proxy ADDRS    comma-separated IPs/CIDRs of your TLS reverse proxy: believe
                              its X-Forwarded-For/-Proto/-Host (client address, Secure cookies)
       --log-level LEVEL      debug, info, warn or error (default info)
+      --public-url URL       the fleet page's address as people reach it (links in notifications)
     The admin token comes from $VIGIL_ADMIN_TOKEN, or is generated at the first start
     and printed once.
 
@@ -43,6 +47,7 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
   admin-token reset          replace the stored admin token and print the new one once
   backup --to FILE           copy the database while the server runs (SQLite online backup;
                              consistent, mode 0600; FILE must not exist)
+  notify add|list|test|remove   notification channels (vigil server notify --help)
 `;
 
 const DEFAULT_PORT = 8740;
@@ -110,6 +115,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   if (sub === 'backup') return backup(rest, io);
+  if (sub === 'notify') return notifyMain(rest, io);
   throw new UsageError(`unknown server command "${sub}"\n\n${HELP}`);
 }
 
@@ -238,12 +244,22 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     'tls-key': { type: 'string' },
     'trust-proxy': { type: 'string' },
     'log-level': { type: 'string' },
+    'public-url': { type: 'string' },
   });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const publicUrl = values['public-url'] as string | undefined;
+  let tuning;
+  try {
+    tuning = notifyTuningFromEnv(io.env);
+  } catch (err) {
+    if (err instanceof NotifyTuningError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (publicUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(publicUrl)) throw new UsageError('--public-url must be an http(s) URL');
   const host = (values.host as string | undefined) ?? '127.0.0.1';
   const port = values.port === undefined ? DEFAULT_PORT : positiveInt('--port', values.port as string, 0)!;
   if (port > 65535) throw new UsageError('--port must be at most 65535');
@@ -277,6 +293,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
       if (err instanceof AdminTokenError) throw new UsageError(err.message);
       throw err;
     }
+    let listenUrl = 'http://127.0.0.1';
     const https = certFile && keyFile ? { cert: await readFile(path.resolve(io.cwd, certFile)), key: await readFile(path.resolve(io.cwd, keyFile)) } : undefined;
     const app = await buildServer({
       db,
@@ -286,12 +303,15 @@ async function start(argv: string[], io: CliIo): Promise<number> {
       ...(interval !== undefined ? { heartbeatIntervalSec: interval } : {}),
       ...(https ? { https } : {}),
       ...(trustProxy.length ? { trustProxy } : {}),
+      // issue 14: links in notifications; tuning from VIGIL_NOTIFY_TUNING (tests, unusual receivers).
+      notify: { ...tuning, publicUrl: () => publicUrl ?? listenUrl },
     });
     await app.listen({ host, port });
     const addr = app.server.address();
     const actualPort = typeof addr === 'object' && addr ? addr.port : port;
     const shownHost = host.includes(':') ? `[${host}]` : host;
     const url = `${https ? 'https' : 'http'}://${shownHost}:${actualPort}`;
+    listenUrl = url;
     io.stdout(`Vigil reference server listening on ${url}\n`);
     io.stdout(`Fleet page: ${url}/   database: ${file}\n`);
     if (admin.source === 'generated') io.stdout(`Admin token (shown once; keep it, or set ${'VIGIL_ADMIN_TOKEN'}):\n${admin.token}\n`);

@@ -84,6 +84,52 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // issue 14: alert routing. Channels, the durable delivery queue (one row per event per
+    // channel, written in the transaction that stores the cause), and per-device state the
+    // event derivation needs (silent already notified).
+    version: 2,
+    name: 'notification channels, delivery queue, device notification state, digests sent',
+    sql: `
+      CREATE TABLE notify_channels (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        tenant_id     TEXT REFERENCES tenants(id),
+        type          TEXT NOT NULL,
+        min_severity  TEXT NOT NULL,
+        events        TEXT NOT NULL,
+        config_json   TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+      );
+      CREATE TABLE notify_outbox (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id    TEXT NOT NULL UNIQUE,
+        channel_id     TEXT NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+        order_key      TEXT NOT NULL,
+        event_type     TEXT NOT NULL,
+        event_json     TEXT NOT NULL,
+        state          TEXT NOT NULL DEFAULT 'pending',
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        created_at     INTEGER NOT NULL,
+        due_at         INTEGER NOT NULL,
+        last_error     TEXT,
+        last_attempt_at INTEGER,
+        done_at        INTEGER
+      );
+      CREATE INDEX notify_outbox_due ON notify_outbox(state, due_at);
+      CREATE INDEX notify_outbox_order ON notify_outbox(channel_id, order_key, state, seq);
+      CREATE TABLE notify_device_state (
+        device_id         TEXT PRIMARY KEY REFERENCES devices(id),
+        silent_since      INTEGER
+      );
+      CREATE TABLE notify_digest_sent (
+        channel_id  TEXT NOT NULL REFERENCES notify_channels(id) ON DELETE CASCADE,
+        tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+        day         TEXT NOT NULL,
+        PRIMARY KEY (channel_id, tenant_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies the migrations this database has not seen; returns the versions applied. */

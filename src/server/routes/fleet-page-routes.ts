@@ -9,6 +9,8 @@ import { alertView, deviceView } from '../fleet-view.js';
 import type { AlertRow } from '../database/alert-store.js';
 import { renderFleetPage, renderLoginPage } from '../fleet-page.js';
 import type { ServerContext } from '../server-context.js';
+import { channelViews } from '../notify/channel-view.js';
+import { renderNotifySection } from '../notify/fleet-page-section.js';
 
 /** No Origin header (not a browser, or an old one) passes; SameSite=Strict covers the cookie. */
 function sameOrigin(req: FastifyRequest): boolean {
@@ -35,7 +37,10 @@ export function registerFleetPageRoutes(app: FastifyInstance, ctx: ServerContext
     const rank = { compromised: 0, unknown: 1, attention: 2, ok: 3 } as const;
     devices.sort((a, b) => rank[a.status] - rank[b.status] || a.hostname.localeCompare(b.hostname));
     const tenants = ctx.tenants.listTenants().map((t) => ({ name: t.name, devices: devices.filter((d) => d.tenant.id === t.id) }));
-    return html(reply, 200, renderFleetPage({ tenants, alerts: ctx.alerts.list({ limit: 50 }).flatMap(alertIfReadable), nowMs: now }));
+    // issue 14: the notification channels section.
+    const tested = (req.query as Record<string, unknown> | undefined)?.tested === '1';
+    const notificationsHtml = renderNotifySection(channelViews(ctx.notify.notifier.list(), ctx.notify.store.stats()), now, tested);
+    return html(reply, 200, renderFleetPage({ tenants, alerts: ctx.alerts.list({ limit: 50 }).flatMap(alertIfReadable), nowMs: now, notificationsHtml }));
   });
 
   app.get('/login', async (_req, reply) => html(reply, 200, renderLoginPage()));

@@ -1,0 +1,28 @@
+/** Wires the notification parts together for the server: store, notifier, worker. */
+import type { Logger } from '../../core/logging/logger.js';
+import type { Db } from '../database/open-database.js';
+import type { TenantStore } from '../database/tenant-store.js';
+import { NotifyStore } from '../database/notify-store.js';
+import { Notifier } from './notifier.js';
+import { DeliveryPolicySchema, DeliveryWorker, type DeliveryPolicy } from './delivery-worker.js';
+import { senderFor } from './senders/sender-for-channel.js';
+
+export interface NotifyOptions {
+  /** The fleet page as people reach it (links in messages). Default: http://127.0.0.1:8740. */
+  publicUrl?: string | (() => string);
+  burstWindowMs?: number;
+  silentAfterIntervals?: number;
+  policy?: Partial<DeliveryPolicy>;
+}
+
+export function createNotifications(db: Db, tenants: TenantStore, log: Logger, now: () => number, o: NotifyOptions = {}) {
+  const store = new NotifyStore(db);
+  const pub = o.publicUrl ?? 'http://127.0.0.1:8740';
+  const notifier = new Notifier(store, tenants, {
+    publicUrl: typeof pub === 'function' ? pub : () => pub,
+    ...(o.burstWindowMs !== undefined ? { burstWindowMs: o.burstWindowMs } : {}),
+    ...(o.silentAfterIntervals !== undefined ? { silentAfterIntervals: o.silentAfterIntervals } : {}),
+  });
+  const worker = new DeliveryWorker({ store, notifier, senderFor: (c) => senderFor(c.config), log, now, policy: DeliveryPolicySchema.parse(o.policy ?? {}) });
+  return { store, notifier, worker };
+}

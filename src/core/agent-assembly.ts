@@ -40,6 +40,11 @@ export interface AssemblyDeps {
    */
   settingProblems?: readonly string[];
   /**
+   * The `packs` setting came from machine policy: those packs must be signed by a trusted
+   * pack key. (Settings-file packs may be plain: an administrator wrote that file.)
+   */
+  packsFromPolicy?: boolean;
+  /**
    * Seals the device secret in the state folder (the tray app: Electron's safeStorage).
    * Without it the secret is a 0600 file (`vigil run`).
    */
@@ -68,13 +73,20 @@ export interface AssembledAgent {
  * load is not fatal: the agent keeps the others and every scan carries an `unknown`
  * finding that names the file and the problem, so the fleet page shows it.
  */
-export async function loadConfiguredPacks(config: AgentConfig, log: Logger): Promise<{ packs: LoadedPack[]; problems: string[] }> {
+export async function loadConfiguredPacks(
+  config: AgentConfig,
+  log: Logger,
+  opts: { packsFromPolicy?: boolean } = {},
+): Promise<{ packs: LoadedPack[]; problems: string[] }> {
   const { builtinPacks, loadPackFile, mergePacks } = await import('./pack/load.js');
   const packs: LoadedPack[] = [...(await builtinPacks())];
   const problems: string[] = [];
+  // Signed envelopes verify against the trusted pack keys; packs named by machine policy
+  // must be signed (docs/PACKS.md), packs named in the settings file may be plain.
+  const loadOpts = { trustedKeys: config.packKeys, requireSignature: opts.packsFromPolicy === true };
   for (const file of config.packs) {
     try {
-      packs.push(await loadPackFile(file));
+      packs.push(await loadPackFile(file, loadOpts));
     } catch (err) {
       problems.push((err as Error).message);
       log.error('configured pack not loaded', { pack: file, problem: (err as Error).message });
@@ -154,7 +166,7 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
   const log = deps.logger;
   const stateDir = config.stateDir ?? defaultStateDir();
   const report = reportOptions(config, deps, stateDir);
-  const { packs, problems } = await loadConfiguredPacks(config, log);
+  const { packs, problems } = await loadConfiguredPacks(config, log, { packsFromPolicy: deps.packsFromPolicy === true });
   const checks = [packProblemCheck(problems), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
   const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks);
   const watcher = deps.watcher?.(packs, config, log);

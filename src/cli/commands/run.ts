@@ -51,9 +51,12 @@ export interface RunDeps {
  * value never stops the agent: it is logged naming the key and the source, and the next
  * source, the last good value or the default applies (src/core/config/effective.ts).
  */
-async function loadConfig(file: string | undefined, io: CliIo): Promise<{ config: AgentConfig; problems: string[] }> {
+async function loadConfig(file: string | undefined, io: CliIo): Promise<{ config: AgentConfig; problems: string[]; packsFromPolicy: boolean }> {
   const eff = await loadEffectiveConfig(file === undefined ? {} : { settingsFile: path.resolve(io.cwd, file) });
-  return { config: eff.config, problems: eff.problems.map(formatConfigProblem) };
+  const o = eff.origins.packs;
+  // A last-good value stands for the source it came from: packs that policy named stay policy's.
+  const packsFromPolicy = o.kind === 'policy' || (o.kind === 'last-good' && (o.from ?? '').startsWith('machine policy'));
+  return { config: eff.config, problems: eff.problems.map(formatConfigProblem), packsFromPolicy };
 }
 
 export function main(argv: string[], io: CliIo): Promise<number> {
@@ -71,7 +74,7 @@ export async function runMain(argv: string[], io: CliIo, deps: RunDeps): Promise
     io.stdout(HELP);
     return EXIT.ok;
   }
-  const { config, problems } = await loadConfig(values.config, io);
+  const { config, problems, packsFromPolicy } = await loadConfig(values.config, io);
   const log = createJsonLogger({ level: config.logLevel, write: (line) => io.stderr(line + '\n'), fields: { component: 'agent' } });
   for (const problem of problems) log.warn('setting ignored', { problem });
 
@@ -86,6 +89,7 @@ export async function runMain(argv: string[], io: CliIo, deps: RunDeps): Promise
       ...(deps.scanner ? { scanner: deps.scanner } : {}),
       watcher: deps.watcher ?? realConnectionWatcher,
       settingProblems: problems,
+      packsFromPolicy,
     });
   } catch (err) {
     await transport.close();

@@ -6,6 +6,9 @@ import type { DeviceStore } from './database/device-store.js';
 import type { AlertStore } from './database/alert-store.js';
 import type { NonceStore } from './database/nonce-store.js';
 import type { IngestService } from './ingest-service.js';
+import type { PackStore } from './database/pack-store.js';
+import type { FleetControlStore } from './database/fleet-control-store.js';
+import type { FleetDirectives } from './fleet-directives.js';
 import type { AdminAuth } from './admin-auth.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -22,6 +25,10 @@ export interface ServerContext {
   alerts: AlertStore;
   nonces: NonceStore;
   ingest: IngestService;
+  /** Fleet response: published packs, check-now requests, heartbeat overrides. */
+  packs: PackStore;
+  control: FleetControlStore;
+  directives: FleetDirectives;
   adminAuth: AdminAuth;
   deviceLimiter: RateLimiter;
   loginLimiter: RateLimiter;

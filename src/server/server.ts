@@ -12,6 +12,11 @@ import { DeviceStore } from './database/device-store.js';
 import { AlertStore } from './database/alert-store.js';
 import { NonceStore } from './database/nonce-store.js';
 import { IngestService } from './ingest-service.js';
+import { PackStore } from './database/pack-store.js';
+import { FleetControlStore } from './database/fleet-control-store.js';
+import { FleetDirectives } from './fleet-directives.js';
+import { registerPackRoutes } from './routes/pack-routes.js';
+import { registerFleetRoutes } from './routes/fleet-routes.js';
 import { AdminAuth } from './admin-auth.js';
 import { RateLimiter, type RatePolicy } from './rate-limiter.js';
 import { ApiError } from './api-error.js';
@@ -69,6 +74,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const devices = new DeviceStore(opts.db);
   const alerts = new AlertStore(opts.db);
   const nonces = new NonceStore(opts.db);
+  const packs = new PackStore(opts.db);
+  const control = new FleetControlStore(opts.db);
   const ctx: ServerContext = {
     db: opts.db,
     tenants,
@@ -76,6 +83,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     alerts,
     nonces,
     ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces }, () => heartbeatIntervalSec),
+    packs,
+    control,
+    directives: new FleetDirectives({ packs, control }, () => heartbeatIntervalSec),
     adminAuth: new AdminAuth(opts.adminTokenHash, opts.sessionKey, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
@@ -135,6 +145,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerIngestRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerFleetPageRoutes(app, ctx);
+  registerPackRoutes(app, ctx);
+  registerFleetRoutes(app, ctx);
 
   // Forget request nonces once their timestamps have left the replay window.
   const purge = setInterval(() => {

@@ -84,6 +84,56 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'fleet response: pack signing keys, published packs, check-now requests, heartbeat interval overrides',
+    sql: `
+      CREATE TABLE pack_keys (
+        key_id      TEXT PRIMARY KEY,
+        public_key  TEXT NOT NULL,
+        added_at    INTEGER NOT NULL
+      );
+      CREATE TABLE fleet_packs (
+        id             TEXT PRIMARY KEY,
+        pack_id        TEXT NOT NULL,
+        version        INTEGER NOT NULL,
+        title          TEXT NOT NULL,
+        tenant_id      TEXT REFERENCES tenants(id),
+        signer_key_id  TEXT NOT NULL,
+        sha256         TEXT NOT NULL,
+        size           INTEGER NOT NULL,
+        envelope       BLOB NOT NULL,
+        published_by   TEXT NOT NULL,
+        published_at   INTEGER NOT NULL,
+        withdrawn_at   INTEGER,
+        withdrawn_by   TEXT
+      );
+      CREATE INDEX fleet_packs_active ON fleet_packs(withdrawn_at, pack_id, version);
+      CREATE TABLE scan_requests (
+        id            TEXT PRIMARY KEY,
+        scope         TEXT NOT NULL,
+        tenant_id     TEXT REFERENCES tenants(id),
+        device_id     TEXT REFERENCES devices(id),
+        requested_by  TEXT NOT NULL,
+        requested_at  INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL
+      );
+      CREATE INDEX scan_requests_by_expiry ON scan_requests(expires_at);
+      CREATE TABLE scan_request_answers (
+        request_id   TEXT NOT NULL REFERENCES scan_requests(id),
+        device_id    TEXT NOT NULL REFERENCES devices(id),
+        answered_at  INTEGER NOT NULL,
+        PRIMARY KEY (request_id, device_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE heartbeat_overrides (
+        tenant_id     TEXT PRIMARY KEY REFERENCES tenants(id),
+        interval_sec  INTEGER NOT NULL,
+        until_at      INTEGER NOT NULL,
+        set_by        TEXT NOT NULL,
+        set_at        INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations this database has not seen; returns the versions applied. */

@@ -18,6 +18,9 @@ import type { FetchLike } from './report/transport.js';
 import type { StableIdProbe } from './report/stable-id.js';
 import { makeFinding } from './verdict/finding.js';
 import { createAgentConnectionWatcher } from './netwatch/agent-connection-watcher.js';
+import { PackSet } from './fleet/pack-set.js';
+import { packFollowingWatcher } from './fleet/pack-following-watcher.js';
+import { fleetModuleFactory } from './fleet/fleet-assembly.js';
 
 export type Scanner = () => Promise<ScanReport>;
 export type ExtraCheck = (ctx: ScanContext) => Promise<Finding[]>;
@@ -27,8 +30,11 @@ export interface AssemblyDeps {
   fetch?: FetchLike;
   logger: Logger;
   stableIdProbe?: StableIdProbe;
-  /** Replaces the real scan of this PC (tests, fixture trees). */
-  scanner?: (config: AgentConfig, log: Logger) => Promise<Scanner>;
+  /**
+   * Replaces the real scan of this PC (tests, fixture trees). `packs` gives the packs
+   * running at the moment of each scan (they change when the backend delivers one).
+   */
+  scanner?: (config: AgentConfig, log: Logger, packs: () => readonly LoadedPack[]) => Promise<Scanner>;
   /** Builds the connection watcher from the loaded packs; none when absent. */
   watcher?: (packs: readonly LoadedPack[], config: AgentConfig, log: Logger) => ConnectionWatcher | undefined;
   /** Checks folded into every scan: install signatures, the agent's own integrity. */
@@ -64,8 +70,10 @@ export class AssemblyError extends Error {
 export interface AssembledAgent {
   agent: Agent;
   stateDir: string;
-  /** The packs the scanner and watcher use (built-in plus configured ones that loaded). */
+  /** The packs the scanner and watcher start with (built-in plus configured ones that loaded). */
   packs: readonly LoadedPack[];
+  /** The packs running now, including those the backend delivers later. */
+  packSet: PackSet;
 }
 
 /**
@@ -114,7 +122,8 @@ function settingProblemCheck(problems: readonly string[]): ExtraCheck {
  * install signatures against the packs' signer rules (with Windows' own trust verdict on
  * Windows), and the extra checks folded in.
  */
-export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[]): Scanner {
+export function realScanner(packs: readonly LoadedPack[] | (() => readonly LoadedPack[]), extraChecks: readonly ExtraCheck[]): Scanner {
+  const current = typeof packs === 'function' ? packs : () => packs;
   return async () => {
     const [{ runScan }, { openTarget }, { installSignatureCheck }, { WindowsAuthenticodeTrust }] = await Promise.all([
       import('./scan.js'),
@@ -124,7 +133,7 @@ export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly 
     ]);
     const target = await openTarget({});
     const signatures = installSignatureCheck(target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {});
-    return runScan({ target, packs, extraChecks: [signatures, ...extraChecks] });
+    return runScan({ target, packs: current(), extraChecks: [signatures, ...extraChecks] });
   };
 }
 
@@ -168,16 +177,19 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
   const report = reportOptions(config, deps, stateDir);
   const { packs, problems } = await loadConfiguredPacks(config, log, { packsFromPolicy: deps.packsFromPolicy === true });
   const checks = [packProblemCheck(problems), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
-  const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks);
-  const watcher = deps.watcher?.(packs, config, log);
+  const packSet = new PackSet(packs);
+  const scan = deps.scanner ? await deps.scanner(config, log, () => packSet.current()) : realScanner(() => packSet.current(), checks);
+  const first = deps.watcher?.(packs, config, log);
+  const watcher = first && deps.watcher ? packFollowingWatcher(packSet, first, (p) => deps.watcher!(p, config, log), log) : undefined;
   const agent = createAgent({
     scan,
     ...(watcher ? { watcher } : {}),
+    ...(report ? { fleet: fleetModuleFactory({ stateDir, report, packSet, trustedKeys: config.packKeys, logger: log }) } : {}),
     stateDir,
     ...(report ? { report } : {}),
     scanIntervalMs: config.scanIntervalSec * 1000,
     heartbeatIntervalMs: config.heartbeatIntervalSec * 1000,
     logger: log,
   });
-  return { agent, stateDir, packs };
+  return { agent, stateDir, packs, packSet };
 }

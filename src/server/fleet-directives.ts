@@ -29,9 +29,15 @@ export class FleetDirectives {
   afterHeartbeat(device: { id: string; tenantId: string }, hb: Heartbeat, nowMs: number): HeartbeatDirectives {
     if (hb.answeredScanRequest) this.s.control.recordAnswer(device.id, device.tenantId, hb.answeredScanRequest, nowMs);
     const pending = this.s.control.pendingScanRequest(device.id, device.tenantId, nowMs);
+    const active = this.s.packs.activeForTenant(device.tenantId);
+    // Coverage starts when a heartbeat shows the pack's version running and a scan since it was published.
+    const scannedAt = hb.lastScanAt === null ? -1 : Date.parse(hb.lastScanAt);
+    for (const r of active) {
+      if (scannedAt >= r.published_at && hb.packs.some((p) => p.id === r.pack_id && p.version >= r.version)) this.s.packs.recordCoverage(r.id, device.id, nowMs);
+    }
     return {
       heartbeatIntervalSec: this.intervalFor(device.tenantId, nowMs),
-      packs: this.s.packs.activeForTenant(device.tenantId).map((r) => ({ id: r.pack_id, version: r.version, sha256: r.sha256 })),
+      packs: active.map((r) => ({ id: r.pack_id, version: r.version, sha256: r.sha256 })),
       ...(pending ? { scanRequest: { id: pending.id, requestedAt: new Date(pending.requested_at).toISOString() } } : {}),
     };
   }

@@ -152,3 +152,30 @@ export const HeartbeatOverrideRequestSchema = z
     by: z.string().min(1).max(200).optional(),
   })
   .strict();
+
+/** GET /v1/pack-coverage: per published pack, how far the fleet has taken it up. */
+export const PackCoverageSchema = z.object({
+  packId: FleetPackIdSchema,
+  title: z.string(),
+  /** The highest active version (tenants may have their own publications). */
+  latestVersion: z.number().int().nonnegative(),
+  firstPublishedAt: z.iso.datetime(),
+  /** Devices (not revoked) of the tenants the pack is published to. */
+  devices: z.number().int().nonnegative(),
+  /** Run their tenant's version and scanned since it was published. */
+  covered: z.number().int().nonnegative(),
+  /** Online, not covered yet. */
+  pending: z.number().int().nonnegative(),
+  /** Offline and not covered. */
+  offline: z.number().int().nonnegative(),
+  /** Covered devices with a compromised / attention finding from this pack. */
+  compromised: z.number().int().nonnegative(),
+  attention: z.number().int().nonnegative(),
+  /** Devices that report a problem with this pack (refused, cannot fetch). */
+  problems: z.number().int().nonnegative(),
+  /** Seconds from publication until 50 / 90 / 100 % of the online devices were covered; null until reached. */
+  timeToCoverSec: z.object({ p50: z.number().nullable(), p90: z.number().nullable(), p100: z.number().nullable() }),
+  pendingDevices: z.array(z.object({ deviceId: z.string(), hostname: z.string(), tenant: z.string(), online: z.boolean() })),
+});
+export type PackCoverage = z.infer<typeof PackCoverageSchema>;
+export const PackCoverageListSchema = z.object({ coverage: z.array(PackCoverageSchema) });

@@ -30,6 +30,7 @@ export const API_PATHS = {
   /** Admin: list and publish (GET, POST); device: GET /v1/packs/{id}/{version}. */
   packs: '/v1/packs',
   packKeys: '/v1/pack-keys',
+  packCoverage: '/v1/pack-coverage',
   scanRequests: '/v1/scan-requests',
   heartbeatOverrides: '/v1/heartbeat-overrides',
   healthz: '/healthz',

@@ -125,6 +125,12 @@ export const MIGRATIONS: readonly Migration[] = [
         answered_at  INTEGER NOT NULL,
         PRIMARY KEY (request_id, device_id)
       ) WITHOUT ROWID;
+      CREATE TABLE pack_coverage (
+        publication_id  TEXT NOT NULL REFERENCES fleet_packs(id),
+        device_id       TEXT NOT NULL REFERENCES devices(id),
+        covered_at      INTEGER NOT NULL,
+        PRIMARY KEY (publication_id, device_id)
+      ) WITHOUT ROWID;
       CREATE TABLE heartbeat_overrides (
         tenant_id     TEXT PRIMARY KEY REFERENCES tenants(id),
         interval_sec  INTEGER NOT NULL,

@@ -70,6 +70,8 @@ function statements(db: Db) {
     highestInScope: db.prepare<[string, string | null], { v: number | null }>(
       'SELECT MAX(version) AS v FROM fleet_packs WHERE pack_id = ? AND withdrawn_at IS NULL AND tenant_id IS ?',
     ),
+    cover: db.prepare('INSERT OR IGNORE INTO pack_coverage (publication_id, device_id, covered_at) VALUES (?, ?, ?)'),
+    coverage: db.prepare<[string], { device_id: string; covered_at: number }>('SELECT device_id, covered_at FROM pack_coverage WHERE publication_id = ?'),
     withdrawAll: db.prepare('UPDATE fleet_packs SET withdrawn_at = ?, withdrawn_by = ? WHERE pack_id = ? AND withdrawn_at IS NULL'),
     withdrawScope: db.prepare('UPDATE fleet_packs SET withdrawn_at = ?, withdrawn_by = ? WHERE pack_id = ? AND withdrawn_at IS NULL AND tenant_id IS ?'),
   };
@@ -128,6 +130,16 @@ export class PackStore {
   /** The envelope bytes of an active publication this tenant may fetch. */
   envelope(tenantId: string, packId: string, version: number): { envelope: Buffer; sha256: string } | undefined {
     return this.q.envelope.get(packId, version, tenantId);
+  }
+
+  /** The first heartbeat that showed this device running the publication and scanned since. */
+  recordCoverage(publicationId: string, deviceId: string, nowMs: number): void {
+    this.q.cover.run(publicationId, deviceId, nowMs);
+  }
+
+  /** When each device first ran the publication (device id -> ms). */
+  coverage(publicationId: string): Map<string, number> {
+    return new Map(this.q.coverage.all(publicationId).map((r) => [r.device_id, r.covered_at]));
   }
 
   /**

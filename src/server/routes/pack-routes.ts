@@ -17,6 +17,7 @@ import { authenticateDevice } from '../device-auth.js';
 import { parseJson, validate } from '../request-body.js';
 import { publicationView, publishPack, refusalAsApiError } from '../pack-publishing.js';
 import type { ServerContext } from '../server-context.js';
+import { packCoverage } from '../pack-coverage.js';
 
 const PackParams = z.object({ id: FleetPackIdSchema });
 const PackVersionParams = z.object({ id: FleetPackIdSchema, version: z.string().regex(/^\d{1,9}$/, 'a version is a decimal integer') });
@@ -47,6 +48,11 @@ export function registerPackRoutes(app: FastifyInstance, ctx: ServerContext): vo
   app.get(API_PATHS.packs, async (req) => {
     requireAdmin(req);
     return { packs: ctx.packs.list().map(publicationView) };
+  });
+
+  app.get(API_PATHS.packCoverage, async (req) => {
+    requireAdmin(req);
+    return { coverage: packCoverage({ packs: ctx.packs, devices: ctx.devices }, ctx.now()) };
   });
 
   app.post(API_PATHS.packs, { bodyLimit: MAX_PACK_BYTES + 1024 }, async (req, reply) => {

@@ -49,7 +49,7 @@ export function escapeHtml(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-function page(title: string, body: string, refreshSec?: number): string {
+export function page(title: string, body: string, refreshSec?: number): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 ${refreshSec ? `<meta http-equiv="refresh" content="${refreshSec}">` : ''}<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
@@ -83,7 +83,7 @@ export function relativeTime(fromIso: string | null, nowMs: number): string {
 
 const STATUS_LABEL: Record<Status, string> = { ok: 'clean', attention: 'at risk', compromised: 'compromised', unknown: 'unknown' };
 
-function badge(status: Status): string {
+export function badge(status: Status): string {
   return `<span class="badge s-${status}">${STATUS_LABEL[status]}</span>`;
 }
 
@@ -100,7 +100,7 @@ function deviceRow(d: DeviceView, nowMs: number): string {
     : `<span class="${d.online ? 'online' : 'offline'}">${d.online ? 'online' : 'OFFLINE'}</span><br><span class="muted" title="${escapeHtml(d.lastSeenAt ?? '')}">${escapeHtml(relativeTime(d.lastSeenAt, nowMs))}</span>`;
   const backlog = d.outbox ? `${d.outbox.pendingAlerts} pending${d.outbox.droppedAlerts ? `, <span class="error">${d.outbox.droppedAlerts} dropped</span>` : ''}` : '';
   return `<tr>
-<td><strong>${escapeHtml(d.hostname)}</strong><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span></td>
+<td><a href="/devices/${encodeURIComponent(d.deviceId)}"><strong>${escapeHtml(d.hostname)}</strong></a><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span></td>
 <td>${badge(d.status)}</td>
 <td>${escapeHtml(d.verdict?.summary ?? 'No scan reported yet.')}</td>
 <td>${installsCell(d)}</td>
@@ -148,7 +148,8 @@ export function renderFleetPage(data: FleetPageData): string {
   return page(
     'Vigil fleet',
     `<header><h1>Vigil fleet</h1><form method="post" action="/logout"><button type="submit">Sign out</button></form></header>
-<main>${summary}
+<main><nav aria-label="Fleet"><a href="/incidents">Incidents and packs</a> · <a href="/alerts">Open alerts</a></nav>
+${summary}
 ${tenants || '<p class="muted">No tenants yet: create one with <code>vigil server token create --tenant NAME</code>.</p>'}
 <section><h2>Recent alerts</h2>
 <table><thead><tr><th>Received</th><th>Customer</th><th>Device</th><th>Kind</th><th>Severity</th><th>What</th></tr></thead>

@@ -9,6 +9,7 @@ import type { IngestService } from './ingest-service.js';
 import type { PackStore } from './database/pack-store.js';
 import type { FleetControlStore } from './database/fleet-control-store.js';
 import type { FleetDirectives } from './fleet-directives.js';
+import type { AlertTriageStore } from './database/alert-triage-store.js';
 import type { AdminAuth } from './admin-auth.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -29,6 +30,7 @@ export interface ServerContext {
   packs: PackStore;
   control: FleetControlStore;
   directives: FleetDirectives;
+  triage: AlertTriageStore;
   adminAuth: AdminAuth;
   deviceLimiter: RateLimiter;
   loginLimiter: RateLimiter;

@@ -17,6 +17,9 @@ import { FleetControlStore } from './database/fleet-control-store.js';
 import { FleetDirectives } from './fleet-directives.js';
 import { registerPackRoutes } from './routes/pack-routes.js';
 import { registerFleetRoutes } from './routes/fleet-routes.js';
+import { registerAlertTriageRoutes } from './routes/alert-triage-routes.js';
+import { registerFleetResponsePageRoutes } from './routes/fleet-response-page-routes.js';
+import { AlertTriageStore } from './database/alert-triage-store.js';
 import { AdminAuth } from './admin-auth.js';
 import { RateLimiter, type RatePolicy } from './rate-limiter.js';
 import { ApiError } from './api-error.js';
@@ -86,6 +89,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     packs,
     control,
     directives: new FleetDirectives({ packs, control }, () => heartbeatIntervalSec),
+    triage: new AlertTriageStore(opts.db),
     adminAuth: new AdminAuth(opts.adminTokenHash, opts.sessionKey, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
@@ -147,6 +151,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerFleetPageRoutes(app, ctx);
   registerPackRoutes(app, ctx);
   registerFleetRoutes(app, ctx);
+  registerAlertTriageRoutes(app, ctx);
+  registerFleetResponsePageRoutes(app, ctx);
 
   // Forget request nonces once their timestamps have left the replay window.
   const purge = setInterval(() => {

@@ -179,3 +179,26 @@ export const PackCoverageSchema = z.object({
 });
 export type PackCoverage = z.infer<typeof PackCoverageSchema>;
 export const PackCoverageListSchema = z.object({ coverage: z.array(PackCoverageSchema) });
+
+/** POST /v1/alerts/{deviceId}/{alertId}/acknowledge and .../resolve. */
+export const AlertTriageRequestSchema = z
+  .object({ by: z.string().min(1).max(200).optional(), note: z.string().max(2000).optional() })
+  .strict();
+
+export const TriageSchema = z.object({
+  state: z.enum(['open', 'acknowledged', 'resolved']),
+  by: z.string().nullable(),
+  note: z.string().nullable(),
+  at: z.iso.datetime().nullable(),
+});
+export type Triage = z.infer<typeof TriageSchema>;
+
+/** Query of GET /v1/alert-triage. */
+export const AlertTriageQuerySchema = z
+  .object({
+    state: z.enum(['open', 'acknowledged', 'resolved', 'unresolved', 'all']).default('unresolved'),
+    tenant: z.string().min(1).max(200).optional(),
+    deviceId: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  })
+  .strict();

@@ -86,7 +86,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
-    name: 'fleet response: pack signing keys, published packs, check-now requests, heartbeat interval overrides',
+    name: 'fleet response: pack signing keys, published packs and coverage, check-now requests, heartbeat interval overrides, alert triage',
     sql: `
       CREATE TABLE pack_keys (
         key_id      TEXT PRIMARY KEY,
@@ -130,6 +130,16 @@ export const MIGRATIONS: readonly Migration[] = [
         device_id       TEXT NOT NULL REFERENCES devices(id),
         covered_at      INTEGER NOT NULL,
         PRIMARY KEY (publication_id, device_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE alert_triage (
+        device_id   TEXT NOT NULL,
+        alert_id    TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        by          TEXT NOT NULL,
+        note        TEXT NOT NULL DEFAULT '',
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (device_id, alert_id),
+        FOREIGN KEY (device_id, alert_id) REFERENCES alerts(device_id, alert_id)
       ) WITHOUT ROWID;
       CREATE TABLE heartbeat_overrides (
         tenant_id     TEXT PRIMARY KEY REFERENCES tenants(id),

@@ -11,7 +11,7 @@ import { renderFleetPage, renderLoginPage } from '../fleet-page.js';
 import type { ServerContext } from '../server-context.js';
 
 /** No Origin header (not a browser, or an old one) passes; SameSite=Strict covers the cookie. */
-function sameOrigin(req: FastifyRequest): boolean {
+export function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   try {
@@ -22,7 +22,7 @@ function sameOrigin(req: FastifyRequest): boolean {
   }
 }
 
-function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+export function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).type('text/html; charset=utf-8').send(body);
 }
 

@@ -12,7 +12,7 @@ import { EXIT, UsageError, type CliIo } from '../io.js';
 import { parseOptions } from '../parse-options.js';
 import { createJsonLogger, type Logger } from '../../core/logging/logger.js';
 import type { AgentConfig } from '../../core/config/schema.js';
-import { formatConfigProblem, loadEffectiveConfig } from '../../core/config/effective.js';
+import { formatConfigProblem, loadEffectiveConfig, packsNamedByPolicy } from '../../core/config/effective.js';
 import type { AgentState } from '../../core/agent.js';
 import { assembleAgent, AssemblyError, realConnectionWatcher, type AssembledAgent, type AssemblyDeps } from '../../core/agent-assembly.js';
 import { createProxyTransport, describeProxyPlan, planProxy } from '../../core/report/proxy-transport.js';
@@ -53,10 +53,7 @@ export interface RunDeps {
  */
 async function loadConfig(file: string | undefined, io: CliIo): Promise<{ config: AgentConfig; problems: string[]; packsFromPolicy: boolean }> {
   const eff = await loadEffectiveConfig(file === undefined ? {} : { settingsFile: path.resolve(io.cwd, file) });
-  const o = eff.origins.packs;
-  // A last-good value stands for the source it came from: packs that policy named stay policy's.
-  const packsFromPolicy = o.kind === 'policy' || (o.kind === 'last-good' && (o.from ?? '').startsWith('machine policy'));
-  return { config: eff.config, problems: eff.problems.map(formatConfigProblem), packsFromPolicy };
+  return { config: eff.config, problems: eff.problems.map(formatConfigProblem), packsFromPolicy: packsNamedByPolicy(eff.origins.packs) };
 }
 
 export function main(argv: string[], io: CliIo): Promise<number> {

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/main.js';
 import type { CliIo } from '../../../src/cli/io.js';
 import { loadConfiguredPacks } from '../../../src/core/agent-assembly.js';
-import { loadEffectiveConfig } from '../../../src/core/config/effective.js';
+import { loadEffectiveConfig, packsNamedByPolicy } from '../../../src/core/config/effective.js';
 import { defaultAgentConfig, type AgentConfig } from '../../../src/core/config/schema.js';
 import { convertSetting, WINDOWS_POLICY_KEY } from '../../../src/core/config/sources.js';
 import { silentLogger } from '../../../src/core/logging/logger.js';
@@ -92,6 +92,14 @@ describe('configured packs and trusted keys', () => {
     const file = await loadConfiguredPacks(cfg({ packs: [f.plain], packKeys: [] }), silentLogger);
     expect(file.problems).toEqual([]);
     expect(file.packs.find((p) => p.pack.id === 'test-softphone-2023')?.ref.origin).toBe('unsigned');
+  });
+
+  it('packs named by machine policy (or its last good value) are the ones that must be signed', () => {
+    expect(packsNamedByPolicy({ kind: 'policy', source: 'machine policy (HKLM\\SOFTWARE\\Policies\\Vigil)' })).toBe(true);
+    expect(packsNamedByPolicy({ kind: 'last-good', source: 'last good configuration (x)', from: 'machine policy (/etc/vigil/policy.json)' })).toBe(true);
+    expect(packsNamedByPolicy({ kind: 'last-good', source: 'last good configuration (x)', from: 'settings file (/etc/vigil/config.json)' })).toBe(false);
+    expect(packsNamedByPolicy({ kind: 'file', source: 'settings file (/etc/vigil/config.json)' })).toBe(false);
+    expect(packsNamedByPolicy({ kind: 'default', source: 'default' })).toBe(false);
   });
 
   it('rotation: both keys trusted at once load both packs; withdrawing the old key refuses its packs', async () => {

@@ -7,7 +7,8 @@
  * arrives and coverage is 3/3. Then what a taken-over backend could try (packs written
  * straight into its database, unsigned or with a broken signature; an old version again) is
  * refused by every agent, which keeps its last good pack and says why; a withdrawn pack is
- * dropped; an agent that was offline gets the newest pack when it returns.
+ * dropped; an agent that was offline gets the newest pack when it returns. Check now: a
+ * request for the tenant is answered by all three within two heartbeat intervals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -175,6 +176,16 @@ describe('fleet response end to end (real server, CLI and three vigil run proces
     expect(coverage).toMatchObject({ latestVersion: 2, devices: 3, covered: 3, pending: 0, offline: 0, compromised: 1 });
     expect(coverage.timeToCoverSec.p100).not.toBeNull();
     expect(coverage.timeToCoverSec.p100!).toBeLessThanOrEqual(wave / 1000 + 1);
+
+    // --- check now: every device scans at its next heartbeat and says so in the one after -
+    const requested = await cli(['scan', 'request', '--tenant', 'Acme Dental', '--db', dbFile, '--json']);
+    const requestId = JSON.parse(requested.out).requestId as string;
+    await until('3 of 3 answered the check-now request', async () => {
+      const list = (await admin<{ scanRequests: Array<{ requestId: string; answered: number; targeted: number }> }>('/v1/scan-requests')).scanRequests;
+      const r = list.find((x) => x.requestId === requestId);
+      return r !== undefined && r.targeted === 3 && r.answered === 3;
+    }, 2 * INTERVAL_SEC * 1000 + 5000, diag);
+    for (const x of agents.values()) expect(x.proc!.err()).toMatch(new RegExp(`"msg":"the backend asked for a scan now"[^\\n]*"requestId":"${requestId}"`));
 
     // --- a pack signed by a key the server does not accept is refused by the server -----
     const forged = await cli(['pack', 'publish', await signed('forged.json', packVersion(3), stranger), '--all', '--db', dbFile]);

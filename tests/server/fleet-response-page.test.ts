@@ -3,7 +3,7 @@
  * server on loopback: coverage per published pack, the check-now and heartbeat buttons, a
  * device page with findings and advice, and alerts acknowledged and resolved with a name and
  * a note. Every view passes axe-core's WCAG 2.1 AA rules in light and dark; screenshots go
- * to docs/img/. Skips (one line, counted) when chromium is missing; under CI=true it fails.
+ * to test-artifacts/fleet-page/ (docs/img/fleet-*.png are copies). Skips (one line, counted) when chromium is missing; under CI=true it fails.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +20,8 @@ import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** Screenshots of each view; docs/img/fleet-*.png are copies of these. */
+const SHOTS = path.join(ROOT, 'test-artifacts', 'fleet-page');
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   if (process.env.CI === 'true') throw new Error(`chromium is missing at ${CHROMIUM} (Debian package: chromium)`);
@@ -92,7 +94,7 @@ describe.skipIf(!haveChromium)('fleet page: incidents, device page, alert triage
     const cells = await row.locator('td').allTextContents();
     expect(cells.slice(0, 6)).toEqual(['1 / 3', '0', '2', 'compromised 1', '0', '0']);
     expect(cells[7]).toMatch(/SURGERY-1 \(Acme Dental, offline\)/);
-    await page.screenshot({ path: path.join(ROOT, 'docs/img/fleet-incidents.png'), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, 'fleet-incidents.png'), fullPage: true });
 
     await page.selectOption('#scan-scope', 'Acme Dental');
     await page.fill('#scan-by', 'Alice');
@@ -121,7 +123,7 @@ describe.skipIf(!haveChromium)('fleet page: incidents, device page, alert triage
     expect(main).toMatch(/key "mallory" is not trusted/);
     expect(main).toMatch(/connection watch: on/);
     expect(await page.locator('section:has(h2:text("Recent alerts")) tbody tr').count()).toBe(2);
-    await page.screenshot({ path: path.join(ROOT, 'docs/img/fleet-device.png'), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, 'fleet-device.png'), fullPage: true });
     await page.getByRole('button', { name: 'Scan this device now' }).click();
     await expect.poll(() => page.locator('[role=status]').textContent()).toMatch(/Scan requested/);
     expect(await axeViolations(page)).toEqual([]);
@@ -140,7 +142,7 @@ describe.skipIf(!haveChromium)('fleet page: incidents, device page, alert triage
     await page.click('tbody tr >> nth=0 >> text=Acknowledge');
     await page.waitForURL(`${srv.url}/alerts?state=unresolved`);
     expect(await page.locator('tbody tr').first().textContent()).toMatch(/acknowledged by Alice \(fleet page\).*Called the practice; PC isolated/);
-    await page.screenshot({ path: path.join(ROOT, 'docs/img/fleet-alerts.png'), fullPage: true });
+    await page.screenshot({ path: path.join(SHOTS, 'fleet-alerts.png'), fullPage: true });
     await page.click('tbody tr >> nth=1 >> text=Resolve');
     expect(await page.locator('tbody tr').count()).toBe(1);
     await page.click('a:text("Resolved")');

@@ -179,8 +179,8 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
   const checks = [packProblemCheck(problems), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
   const packSet = new PackSet(packs);
   const scan = deps.scanner ? await deps.scanner(config, log, () => packSet.current()) : realScanner(() => packSet.current(), checks);
-  const first = deps.watcher?.(packs, config, log);
-  const watcher = first && deps.watcher ? packFollowingWatcher(packSet, first, (p) => deps.watcher!(p, config, log), log) : undefined;
+  const first = deps.watcher?.(packSet.current(), config, log);
+  const watcher = first && deps.watcher ? packFollowingWatcher(packSet, { watcher: first, packs: packSet.current() }, (p) => deps.watcher!(p, config, log), log) : undefined;
   const agent = createAgent({
     scan,
     ...(watcher ? { watcher } : {}),
@@ -191,5 +191,5 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
     heartbeatIntervalMs: config.heartbeatIntervalSec * 1000,
     logger: log,
   });
-  return { agent, stateDir, packs, packSet };
+  return { agent, stateDir, packs: packSet.current(), packSet };
 }

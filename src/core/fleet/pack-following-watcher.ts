@@ -11,15 +11,17 @@ import type { PackSet } from './pack-set.js';
 
 export function packFollowingWatcher(
   packSet: PackSet,
-  first: ConnectionWatcher,
+  first: { watcher: ConnectionWatcher; packs: readonly LoadedPack[] },
   build: (packs: readonly LoadedPack[]) => ConnectionWatcher | undefined,
   log: Logger,
 ): ConnectionWatcher {
-  let current: ConnectionWatcher | undefined = first;
+  let current: ConnectionWatcher | undefined = first.watcher;
   let unsubscribe: (() => void) | undefined;
   let switching: Promise<void> = Promise.resolve();
   return {
     start(onMatch) {
+      // Packs kept from an earlier run join the set after the first watcher was built.
+      if (packSet.current() !== first.packs) current = build(packSet.current());
       current?.start(onMatch);
       unsubscribe = packSet.onChange((packs) => {
         switching = switching.then(async () => {

@@ -24,10 +24,8 @@ export class PackSet {
     this.fleet = [...packs];
     const next = mergePacks([...this.base, ...this.fleet]);
     const key = (l: readonly LoadedPack[]) => l.map((p) => `${p.pack.id}@${p.pack.version}:${p.ref.origin}`).sort().join(',');
-    if (key(next) === key(this.merged)) {
-      this.merged = next;
-      return;
-    }
+    // Same packs: keep the same array, so a listener comparing identities sees no change.
+    if (key(next) === key(this.merged)) return;
     this.merged = next;
     for (const l of this.listeners) l(this.merged);
   }

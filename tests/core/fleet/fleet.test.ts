@@ -170,5 +170,24 @@ describe('a real agent and the real server', () => {
       return false;
     });
     expect(agent.state().packs.find((p) => p.id === 'test-softphone-2023')?.version).toBe(2);
+
+    // Restarted: the kept pack is verified again and in the watch and the scan from the start.
+    await agent.stop();
+    watched.length = 0;
+    scannedWith.length = 0;
+    const again = await assembleAgent(config, {
+      logger: silentLogger,
+      fetch: (u, i) => fetch(u, i),
+      scanner: async (_c, _l, packs) => async () => {
+        scannedWith.push(packs().map((p) => `${p.pack.id}@${p.pack.version}`).sort());
+        return { ...scanReport({ startedAt: new Date() }), packs: packs().map((p) => p.ref) };
+      },
+      watcher: (packs: readonly LoadedPack[]): ConnectionWatcher => ({ start: () => void watched.push(packs.map((p) => `${p.pack.id}@${p.pack.version}`).sort()), stop: async () => undefined }),
+    });
+    stops.push(() => again.agent.stop());
+    await again.agent.start();
+    await until('the first scan after the restart', () => scannedWith.length >= 1);
+    expect(watched).toEqual([['3cx-desktopapp-2023-03@1', 'test-softphone-2023@2']]);
+    expect(scannedWith[0]).toEqual(['3cx-desktopapp-2023-03@1', 'test-softphone-2023@2']);
   });
 });

@@ -37,7 +37,7 @@ const repo = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const WXS_SOURCE = path.join(repo, 'packaging', 'msi', 'vigil.wxs');
 export const APP_USER_MODEL_ID = 'com.vigil.agent';
 /** Public properties msiexec takes on the command line (docs/DEPLOY.md). */
-export const PUBLIC_PROPERTIES = ['VIGIL_SERVER_URL', 'VIGIL_ENROLL_TOKEN', 'VIGIL_TENANT', 'VIGIL_ALLOW_QUIT', 'VIGIL_KEEP_DATA'] as const;
+export const PUBLIC_PROPERTIES = ['VIGIL_SERVER_URL', 'VIGIL_ENROLL_TOKEN', 'VIGIL_TENANT', 'VIGIL_ALLOW_QUIT', 'VIGIL_PACK_KEYS', 'VIGIL_KEEP_DATA'] as const;
 /** The executable electron-builder writes (win.executableName in electron-builder.yml). */
 export const MAIN_EXE = 'Vigil.exe';
 /** The service host (WinSW, renamed) and its configuration; vigil.wxs installs the service from it. */

@@ -27,6 +27,7 @@ import {
   HeartbeatSchema,
   PROTOCOL_VERSION,
 } from '../src/shared/protocol.js';
+import { PackCoverageListSchema, PublicationListSchema, PublicationViewSchema, ScanRequestViewSchema } from '../src/shared/fleet-protocol.js';
 
 export const PROTOCOL_SCHEMA_DIR = path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), 'docs', 'protocol');
 
@@ -41,6 +42,10 @@ const MESSAGES: Array<{ file: string; title: string; schema: z.ZodType; io: 'inp
   { file: 'admin-device-list', title: 'GET /v1/devices response body (admin)', schema: DeviceListSchema, io: 'output' },
   { file: 'admin-device', title: 'GET /v1/devices/:id response body (admin)', schema: DeviceDetailSchema, io: 'output' },
   { file: 'admin-alert-list', title: 'GET /v1/alerts response body (admin)', schema: AlertListSchema, io: 'output' },
+  { file: 'admin-pack-list', title: 'GET /v1/packs response body (admin)', schema: PublicationListSchema, io: 'output' },
+  { file: 'admin-pack-publication', title: 'POST /v1/packs response body (admin, 201)', schema: PublicationViewSchema, io: 'output' },
+  { file: 'admin-pack-coverage', title: 'GET /v1/pack-coverage response body (admin)', schema: PackCoverageListSchema, io: 'output' },
+  { file: 'admin-scan-request', title: 'POST /v1/scan-requests response body (admin, 201)', schema: ScanRequestViewSchema, io: 'output' },
 ];
 
 /** File name -> file content, exactly as committed. */

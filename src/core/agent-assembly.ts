@@ -19,6 +19,9 @@ import type { FetchLike } from './report/transport.js';
 import type { StableIdProbe } from './report/stable-id.js';
 import { makeFinding } from './verdict/finding.js';
 import { createAgentConnectionWatcher } from './netwatch/agent-connection-watcher.js';
+import { PackSet } from './fleet/pack-set.js';
+import { packFollowingWatcher } from './fleet/pack-following-watcher.js';
+import { fleetModuleFactory } from './fleet/fleet-assembly.js';
 
 export type Scanner = () => Promise<ScanReport>;
 export type ExtraCheck = (ctx: ScanContext) => Promise<Finding[]>;
@@ -28,8 +31,11 @@ export interface AssemblyDeps {
   fetch?: FetchLike;
   logger: Logger;
   stableIdProbe?: StableIdProbe;
-  /** Replaces the real scan of this PC (tests, fixture trees). */
-  scanner?: (config: AgentConfig, log: Logger) => Promise<Scanner>;
+  /**
+   * Replaces the real scan of this PC (tests, fixture trees). `packs` gives the packs
+   * running at the moment of each scan (they change when the backend delivers one).
+   */
+  scanner?: (config: AgentConfig, log: Logger, packs: () => readonly LoadedPack[]) => Promise<Scanner>;
   /** Builds the connection watcher from the loaded packs; none when absent. */
   watcher?: (packs: readonly LoadedPack[], config: AgentConfig, log: Logger) => ConnectionWatcher | undefined;
   /** Checks folded into every scan: install signatures, the agent's own integrity. */
@@ -40,6 +46,11 @@ export interface AssemblyDeps {
    * without the user's tray changing colour.
    */
   settingProblems?: readonly string[];
+  /**
+   * The `packs` setting came from machine policy: those packs must be signed by a trusted
+   * pack key. (Settings-file packs may be plain: an administrator wrote that file.)
+   */
+  packsFromPolicy?: boolean;
   /**
    * Seals the device secret in the state folder (the tray app: Electron's safeStorage).
    * Without it the secret is a 0600 file (`vigil run`).
@@ -64,8 +75,10 @@ export class AssemblyError extends Error {
 export interface AssembledAgent {
   agent: Agent;
   stateDir: string;
-  /** The packs the scanner and watcher use (built-in plus configured ones that loaded). */
+  /** The packs the scanner and watcher start with (built-in plus configured ones that loaded). */
   packs: readonly LoadedPack[];
+  /** The packs running now, including those the backend delivers later. */
+  packSet: PackSet;
 }
 
 /**
@@ -76,13 +89,20 @@ export interface AssembledAgent {
  * (mergePacks): it is returned in `refused`, and every scan carries an `attention` finding
  * saying why.
  */
-export async function loadConfiguredPacks(config: AgentConfig, log: Logger): Promise<{ packs: LoadedPack[]; problems: string[]; refused: PackRefusal[] }> {
+export async function loadConfiguredPacks(
+  config: AgentConfig,
+  log: Logger,
+  opts: { packsFromPolicy?: boolean } = {},
+): Promise<{ packs: LoadedPack[]; problems: string[]; refused: PackRefusal[] }> {
   const { builtinPacks, loadPackFile, mergePacks } = await import('./pack/load.js');
   const packs: LoadedPack[] = [...(await builtinPacks())];
   const problems: string[] = [];
+  // Signed envelopes verify against the trusted pack keys; packs named by machine policy
+  // must be signed (docs/PACKS.md), packs named in the settings file may be plain.
+  const loadOpts = { trustedKeys: config.packKeys, requireSignature: opts.packsFromPolicy === true };
   for (const file of config.packs) {
     try {
-      packs.push(await loadPackFile(file));
+      packs.push(await loadPackFile(file, loadOpts));
     } catch (err) {
       problems.push((err as Error).message);
       log.error('configured pack not loaded', { pack: file, problem: (err as Error).message });
@@ -116,7 +136,8 @@ function settingProblemCheck(problems: readonly string[]): ExtraCheck {
  * install signatures against the packs' signer rules (with Windows' own trust verdict on
  * Windows), and the extra checks folded in.
  */
-export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly ExtraCheck[], targetRoot?: string, onlyProfile?: string): Scanner {
+export function realScanner(packs: readonly LoadedPack[] | (() => readonly LoadedPack[]), extraChecks: readonly ExtraCheck[], targetRoot?: string, onlyProfile?: string): Scanner {
+  const current = typeof packs === 'function' ? packs : () => packs;
   return async () => {
     const [{ runScan }, { openTarget }, { installSignatureCheck }, { WindowsAuthenticodeTrust }] = await Promise.all([
       import('./scan.js'),
@@ -126,7 +147,7 @@ export function realScanner(packs: readonly LoadedPack[], extraChecks: readonly 
     ]);
     const target = await openTarget(targetRoot !== undefined ? { root: targetRoot } : {});
     const signatures = installSignatureCheck(target.platform === 'windows' && target.runner ? { osTrust: new WindowsAuthenticodeTrust(target.runner) } : {});
-    return runScan({ target, packs, extraChecks: [signatures, ...extraChecks], ...(onlyProfile !== undefined ? { onlyProfile } : {}) });
+    return runScan({ target, packs: current(), extraChecks: [signatures, ...extraChecks], ...(onlyProfile !== undefined ? { onlyProfile } : {}) });
   };
 }
 
@@ -168,18 +189,21 @@ export async function assembleAgent(config: AgentConfig, deps: AssemblyDeps): Pr
   const log = deps.logger;
   const stateDir = config.stateDir ?? defaultStateDir();
   const report = reportOptions(config, deps, stateDir);
-  const { packs, problems, refused } = await loadConfiguredPacks(config, log);
+  const { packs, problems, refused } = await loadConfiguredPacks(config, log, { packsFromPolicy: deps.packsFromPolicy === true });
   const checks = [packProblemCheck(problems), packRefusalCheck(refused), settingProblemCheck(deps.settingProblems ?? []), ...(deps.extraChecks ?? [])];
-  const scan = deps.scanner ? await deps.scanner(config, log) : realScanner(packs, checks, deps.targetRoot, deps.onlyProfile);
-  const watcher = deps.watcher?.(packs, config, log);
+  const packSet = new PackSet(packs);
+  const scan = deps.scanner ? await deps.scanner(config, log, () => packSet.current()) : realScanner(() => packSet.current(), checks, deps.targetRoot, deps.onlyProfile);
+  const first = deps.watcher?.(packSet.current(), config, log);
+  const watcher = first && deps.watcher ? packFollowingWatcher(packSet, { watcher: first, packs: packSet.current() }, (p) => deps.watcher!(p, config, log), log) : undefined;
   const agent = createAgent({
     scan,
     ...(watcher ? { watcher } : {}),
+    ...(report ? { fleet: fleetModuleFactory({ stateDir, report, packSet, trustedKeys: config.packKeys, logger: log }) } : {}),
     stateDir,
     ...(report ? { report } : {}),
     scanIntervalMs: config.scanIntervalSec * 1000,
     heartbeatIntervalMs: config.heartbeatIntervalSec * 1000,
     logger: log,
   });
-  return { agent, stateDir, packs };
+  return { agent, stateDir, packs: packSet.current(), packSet };
 }

@@ -27,6 +27,7 @@ import { alertFromFinding, isAlertWorthy } from './report/alert-from-finding.js'
 import { buildHeartbeatDraft } from './report/heartbeat-draft.js';
 import type { BackoffPolicy } from './report/backoff.js';
 import type { FetchLike } from './report/transport.js';
+import type { FleetAgentHooks, FleetModule } from './fleet/directives.js';
 
 export interface ConnectionWatcher {
   start(onMatch: (finding: Finding) => void): void;
@@ -45,8 +46,21 @@ export interface AgentReportOptions {
   maxAlerts?: number;
 }
 
+/** What the agent gives the fleet module it composes (core/fleet/directives.ts). */
+export interface FleetContext {
+  hooks: FleetAgentHooks;
+  /** Server clock minus ours, as the protocol client learnt it. */
+  clockOffsetMs: () => number;
+  signal: AbortSignal;
+}
+
 export interface AgentOptions {
   scan: () => Promise<ScanReport>;
+  /**
+   * Builds the fleet module (packs from the backend, check now) once reporting is open;
+   * the agent hands it every heartbeat response and adds its fields to each heartbeat.
+   */
+  fleet?: (ctx: FleetContext) => Promise<FleetModule>;
   watcher?: ConnectionWatcher;
   stateDir: string;
   report?: AgentReportOptions;
@@ -120,6 +134,7 @@ class HeadlessAgent implements Agent {
   private connectionWatch: 'on' | 'off' | 'failed' = 'off';
   private outbox: Outbox | undefined;
   private reporter: Reporter | undefined;
+  private fleet: FleetModule | undefined;
   private readonly abort = new AbortController();
   private scanTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -208,6 +223,7 @@ class HeadlessAgent implements Agent {
       await this.opts.watcher.stop().catch((err) => this.log.warn('connection watcher did not stop cleanly', { error: err }));
     }
     this.connectionWatch = 'off';
+    await this.fleet?.stop();
     // Queued alerts must reach the journal before it closes.
     await Promise.allSettled([...this.pendingWork]);
     this.abort.abort();
@@ -243,7 +259,12 @@ class HeadlessAgent implements Agent {
       now: this.now,
       ...(r.backoff ? { backoff: r.backoff } : {}),
       ...(this.opts.random ? { random: this.opts.random } : {}),
+      onHeartbeatResponse: (res, cred) => this.fleet?.onHeartbeatResponse(res, cred),
     });
+    if (this.opts.fleet) {
+      const hooks: FleetAgentHooks = { scanNow: () => this.freshScan(), heartbeatNow: () => this.heartbeatNow() };
+      this.fleet = await this.opts.fleet({ hooks, clockOffsetMs: () => client.clockOffset, signal: this.abort.signal });
+    }
     let lastInterval = this.reporter.status().serverHeartbeatIntervalSec;
     this.reporter.onChange(() => {
       const interval = this.reporter?.status().serverHeartbeatIntervalSec ?? null;
@@ -287,21 +308,30 @@ class HeadlessAgent implements Agent {
     }, delayMs);
   }
 
+  /** A heartbeat soon, outside the schedule (the fleet module: new packs, a check-now answer). */
+  private heartbeatNow(): void {
+    if (this.phase !== 'running') return;
+    void this.track(this.queueHeartbeat()).then(() => this.reporter?.trigger());
+  }
+
   private async queueHeartbeat(): Promise<void> {
     if (!this.outbox) return;
     const ob = this.outbox.stats();
-    const draft = buildHeartbeatDraft({
-      now: this.now(),
-      agentVersion: AGENT_VERSION,
-      host: this.host(),
-      verdict: this.currentVerdict(),
-      lastScanAt: this.lastScanAt,
-      installs: this.lastReport?.installs ?? [],
-      findings: this.allFindings(),
-      packs: this.lastReport?.packs ?? [],
-      connectionWatch: this.connectionWatch,
-      problems: this.currentProblems(ob, this.reporter?.status() ?? null),
-    });
+    const draft = {
+      ...buildHeartbeatDraft({
+        now: this.now(),
+        agentVersion: AGENT_VERSION,
+        host: this.host(),
+        verdict: this.currentVerdict(),
+        lastScanAt: this.lastScanAt,
+        installs: this.lastReport?.installs ?? [],
+        findings: this.allFindings(),
+        packs: this.lastReport?.packs ?? [],
+        connectionWatch: this.connectionWatch,
+        problems: this.currentProblems(ob, this.reporter?.status() ?? null),
+      }),
+      ...this.fleet?.heartbeatFields(),
+    };
     await this.outbox.setHeartbeat(draft);
     this.emit();
   }
@@ -328,6 +358,14 @@ class HeadlessAgent implements Agent {
         if (this.phase === 'running') this.scheduleScan(this.opts.scanIntervalMs);
       });
     }, delayMs);
+  }
+
+  /** A scan that starts after this call: one already running began too early to count. */
+  private async freshScan(): Promise<void> {
+    if (this.phase !== 'running') return;
+    if (this.scanning) await this.scanning;
+    if (this.phase !== 'running') return;
+    await this.track(this.scanAndQueue());
   }
 
   /** Runs one scan (or joins the one running) and queues alerts for compromised findings. */
@@ -402,7 +440,7 @@ class HeadlessAgent implements Agent {
   }
 
   private currentProblems(ob: OutboxStats | undefined, rep: ReporterStatus | null): string[] {
-    const out = [...this.problems.values()];
+    const out = [...this.problems.values(), ...(this.fleet?.problems() ?? [])];
     if (this.lastScanError) out.push(this.lastScanError);
     if (ob?.lastError) out.push(ob.lastError);
     if (ob?.recoveredDamage) out.push(`the outbox journal had ${ob.recoveredDamage.droppedBytes} damaged bytes after a crash; they were dropped`);

@@ -18,7 +18,7 @@ import { channelPaths } from '../core/local-channel/channel-paths.js';
 import { ownClaim, readChallenge } from '../core/local-channel/peer-proof.js';
 import { createServiceAgentFactory, type ServiceAgentOptions } from './service-agent.js';
 import type { AgentConfig } from '../core/config/schema.js';
-import { formatConfigProblem, loadEffectiveConfig, type LoadEffectiveConfigOptions } from '../core/config/effective.js';
+import { formatConfigProblem, loadEffectiveConfig, packsNamedByPolicy, type LoadEffectiveConfigOptions } from '../core/config/effective.js';
 import { machineSettingsFile } from '../core/config/sources.js';
 import { assembleAgent, type AssemblyDeps } from '../core/agent-assembly.js';
 import type { Agent } from '../core/agent.js';
@@ -45,6 +45,8 @@ export type SettingsLoad =
       managed: boolean;
       /** Whether allowQuit came from a source, rather than the schema's default. */
       allowQuitSet: boolean;
+      /** The packs setting is machine policy's: those packs must be signed by a trusted pack key. */
+      packsFromPolicy?: boolean;
     }
   | { ok: false; problems: string[]; source: string };
 
@@ -96,6 +98,7 @@ export async function loadAgentSettings(opts: LoadSettingsOptions = {}): Promise
     problems,
     managed: eff.sources.some((x) => x.kind === 'policy' && x.state !== 'absent'),
     allowQuitSet: eff.origins.allowQuit.kind !== 'default',
+    packsFromPolicy: packsNamedByPolicy(eff.origins.packs),
   };
 }
 
@@ -173,6 +176,7 @@ export function createAgentFactory(o: TrayAgentOptions): AgentFactory {
         fetch: fetch ?? transportAsFetch(transport),
         ...(credentialSealer ? { credentialSealer } : {}),
         settingProblems: o.settings.problems,
+        packsFromPolicy: o.settings.packsFromPolicy === true,
         ...o.assembly,
         ...(o.ownProfile !== undefined ? { onlyProfile: o.ownProfile } : {}),
       });

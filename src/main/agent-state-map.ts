@@ -82,7 +82,7 @@ export function toTrayState(core: CoreAgentState, ctx: AgentStateContext): Agent
     },
     versions: {
       agent: ctx.agentVersion,
-      packs: packs.map((p) => ({ id: p.id, version: p.version, title: p.title })),
+      packs: packs.map((p) => ({ id: p.id, version: p.version, title: p.title, ...(p.receivedAt ? { receivedAt: p.receivedAt } : {}) })),
     },
     device: {
       ...(r?.deviceId ? { id: r.deviceId } : {}),

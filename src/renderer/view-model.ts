@@ -182,7 +182,9 @@ export function buildStatusView(state: AgentState | null, formatTime: FormatTime
 
   const versions: FactRow[] = [{ label: 'Vigil', value: str(state.versions?.agent) ?? 'unknown' }];
   for (const p of Array.isArray(state.versions?.packs) ? state.versions.packs : []) {
-    versions.push({ label: 'Incident pack', value: `${str(p?.title) ?? str(p?.id) ?? 'unnamed'} (version ${num(p?.version) ?? '?'})` });
+    // A pack the IT provider sent says when it arrived: after an incident, that is the question.
+    const arrived = str(p?.receivedAt) ? `, arrived ${formatTime(p.receivedAt as string)}` : '';
+    versions.push({ label: arrived ? 'Incident pack from your IT provider' : 'Incident pack', value: `${str(p?.title) ?? str(p?.id) ?? 'unnamed'} (version ${num(p?.version) ?? '?'}${arrived})` });
   }
   if (str(state.device?.hostname)) versions.push({ label: 'Computer', value: state.device.hostname });
   if (str(state.device?.id)) versions.push({ label: 'Device ID', value: state.device.id as string });

@@ -66,7 +66,7 @@ export function escapeHtml(value: unknown): string {
 // No <meta http-equiv="refresh">: a forced reload moves focus and the reading position under
 // keyboard and screen-reader users (WCAG 2.2.1, axe `meta-refresh`). The page says when it
 // was rendered and offers a Refresh link instead.
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
@@ -100,7 +100,7 @@ export function relativeTime(fromIso: string | null, nowMs: number): string {
 
 const STATUS_LABEL: Record<Status, string> = { ok: 'clean', attention: 'at risk', compromised: 'compromised', unknown: 'unknown' };
 
-function badge(status: Status): string {
+export function badge(status: Status): string {
   return `<span class="badge s-${status}">${STATUS_LABEL[status]}</span>`;
 }
 
@@ -117,7 +117,7 @@ function deviceRow(d: DeviceView, nowMs: number): string {
     : `<span class="${d.online ? 'online' : 'offline'}">${d.online ? 'online' : 'OFFLINE'}</span><br><span class="muted" title="${escapeHtml(d.lastSeenAt ?? '')}">${escapeHtml(relativeTime(d.lastSeenAt, nowMs))}</span>`;
   const backlog = d.outbox ? `${d.outbox.pendingAlerts} pending${d.outbox.droppedAlerts ? `, <span class="error">${d.outbox.droppedAlerts} dropped</span>` : ''}` : '';
   return `<tr id="${escapeHtml(d.deviceId)}">
-<td><strong>${escapeHtml(d.hostname)}</strong><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span></td>
+<td><a href="/devices/${encodeURIComponent(d.deviceId)}"><strong>${escapeHtml(d.hostname)}</strong></a><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span></td>
 <td>${badge(d.status)}</td>
 <td>${escapeHtml(d.verdict?.summary ?? 'No scan reported yet.')}</td>
 <td>${installsCell(d)}</td>
@@ -167,7 +167,8 @@ export function renderFleetPage(data: FleetPageData): string {
   return page(
     'Vigil fleet',
     `<header><h1>Vigil fleet</h1><form method="post" action="/logout"><button type="submit">Sign out</button></form></header>
-<main><p class="refresh"><span class="muted">As of ${escapeHtml(new Date(data.nowMs).toISOString().replace('T', ' ').slice(0, 19))} UTC.</span> <a href="/">Refresh</a></p>
+<main><nav aria-label="Fleet"><a href="/incidents">Incidents and packs</a> · <a href="/alerts">Open alerts</a></nav>
+<p class="refresh"><span class="muted">As of ${escapeHtml(new Date(data.nowMs).toISOString().replace('T', ' ').slice(0, 19))} UTC.</span> <a href="/">Refresh</a></p>
 ${summary}
 ${tenants || '<p class="muted">No tenants yet: create one with <code>vigil server token create --tenant NAME</code>.</p>'}
 <section><h2>Recent alerts</h2>

@@ -6,6 +6,10 @@ import type { DeviceStore } from './database/device-store.js';
 import type { AlertStore } from './database/alert-store.js';
 import type { NonceStore } from './database/nonce-store.js';
 import type { IngestService } from './ingest-service.js';
+import type { PackStore } from './database/pack-store.js';
+import type { FleetControlStore } from './database/fleet-control-store.js';
+import type { FleetDirectives } from './fleet-directives.js';
+import type { AlertTriageStore } from './database/alert-triage-store.js';
 import type { AdminAuth } from './admin-auth.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { Notifier } from './notify/notifier.js';
@@ -25,6 +29,11 @@ export interface ServerContext {
   alerts: AlertStore;
   nonces: NonceStore;
   ingest: IngestService;
+  /** Fleet response: published packs, check-now requests, heartbeat overrides. */
+  packs: PackStore;
+  control: FleetControlStore;
+  directives: FleetDirectives;
+  triage: AlertTriageStore;
   adminAuth: AdminAuth;
   deviceLimiter: RateLimiter;
   loginLimiter: RateLimiter;

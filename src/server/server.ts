@@ -12,6 +12,14 @@ import { DeviceStore } from './database/device-store.js';
 import { AlertStore } from './database/alert-store.js';
 import { NonceStore } from './database/nonce-store.js';
 import { IngestService } from './ingest-service.js';
+import { PackStore } from './database/pack-store.js';
+import { FleetControlStore } from './database/fleet-control-store.js';
+import { FleetDirectives } from './fleet-directives.js';
+import { registerPackRoutes } from './routes/pack-routes.js';
+import { registerFleetRoutes } from './routes/fleet-routes.js';
+import { registerAlertTriageRoutes } from './routes/alert-triage-routes.js';
+import { registerFleetResponsePageRoutes } from './routes/fleet-response-page-routes.js';
+import { AlertTriageStore } from './database/alert-triage-store.js';
 import { AdminAuth } from './admin-auth.js';
 import { RateLimiter, type RatePolicy } from './rate-limiter.js';
 import { ApiError } from './api-error.js';
@@ -74,6 +82,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const alerts = new AlertStore(opts.db);
   const nonces = new NonceStore(opts.db);
   const notify = createNotifications(opts.db, tenants, log, now, opts.notify); // issue 14
+  const packs = new PackStore(opts.db);
+  const control = new FleetControlStore(opts.db);
   const ctx: ServerContext = {
     db: opts.db,
     tenants,
@@ -81,6 +91,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     alerts,
     nonces,
     ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces, notify: notify.notifier }, () => heartbeatIntervalSec),
+    packs,
+    control,
+    directives: new FleetDirectives({ packs, control }, () => heartbeatIntervalSec),
+    triage: new AlertTriageStore(opts.db),
     adminAuth: new AdminAuth(opts.adminTokenHash, opts.sessionKey, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
@@ -142,6 +156,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerAdminRoutes(app, ctx);
   registerFleetPageRoutes(app, ctx);
   registerNotifyRoutes(app, ctx); // issue 14
+  registerPackRoutes(app, ctx);
+  registerFleetRoutes(app, ctx);
+  registerAlertTriageRoutes(app, ctx);
+  registerFleetResponsePageRoutes(app, ctx);
 
   // Forget request nonces once their timestamps have left the replay window.
   const purge = setInterval(() => {

@@ -49,7 +49,8 @@ export const AgentStateSchema = z.object({
   }),
   versions: z.object({
     agent: z.string(),
-    packs: z.array(z.object({ id: z.string(), version: z.number().int(), title: z.string() })),
+    /** `receivedAt`: when a pack from the partner's backend arrived (absent for built-in and local packs). */
+    packs: z.array(z.object({ id: z.string(), version: z.number().int(), title: z.string(), receivedAt: z.iso.datetime().optional() })),
   }),
   device: z.object({ id: z.string().optional(), tenant: z.string().optional(), hostname: z.string() }),
 });

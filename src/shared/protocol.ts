@@ -17,6 +17,7 @@ import {
   StatusSchema,
   VerdictSchema,
 } from './scan.js';
+import { HeartbeatDirectivesShape, HeartbeatFleetShape } from './fleet-protocol.js';
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -26,6 +27,12 @@ export const API_PATHS = {
   alerts: '/v1/alerts',
   devices: '/v1/devices',
   tenants: '/v1/tenants',
+  /** Admin: list and publish (GET, POST); device: GET /v1/packs/{id}/{version}. */
+  packs: '/v1/packs',
+  packKeys: '/v1/pack-keys',
+  packCoverage: '/v1/pack-coverage',
+  scanRequests: '/v1/scan-requests',
+  heartbeatOverrides: '/v1/heartbeat-overrides',
   healthz: '/healthz',
 } as const;
 
@@ -147,6 +154,7 @@ export const HeartbeatSchema = z.object({
   connectionWatch: z.enum(['on', 'off', 'failed']),
   /** Plain statements about what is wrong with the agent itself (disk full, permission). */
   problems: z.array(z.string().max(500)).max(20),
+  ...HeartbeatFleetShape,
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
@@ -155,6 +163,7 @@ export const HeartbeatResponseSchema = z.object({
   /** The interval the server wants; the agent adopts it within the protocol's bounds. */
   heartbeatIntervalSec: z.number().int().min(PROTOCOL_LIMITS.minHeartbeatIntervalSec).max(PROTOCOL_LIMITS.maxHeartbeatIntervalSec),
   serverTime: z.iso.datetime(),
+  ...HeartbeatDirectivesShape,
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 

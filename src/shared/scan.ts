@@ -139,6 +139,8 @@ export const PackRefSchema = z.object({
   title: z.string(),
   /** `builtin`, `signed:<keyId>` or `unsigned` (a local file an administrator named). */
   origin: z.string(),
+  /** For a pack the backend delivered: when this device received it. */
+  receivedAt: z.iso.datetime().optional(),
 });
 export type PackRef = z.infer<typeof PackRefSchema>;
 

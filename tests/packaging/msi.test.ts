@@ -94,7 +94,7 @@ describe('the MSI definition (wixl build, msiinfo/msidump inspection)', needsToo
     expect(p.VIGIL_PAYLOAD).toBe('release');
     expect(p.SecureCustomProperties!.split(';')).toEqual(expect.arrayContaining(['WIX_UPGRADE_DETECTED', 'WIX_DOWNGRADE_DETECTED', ...PUBLIC_PROPERTIES]));
     // Public properties carry no default: what is not given on the command line stays unset.
-    for (const prop of ['VIGIL_SERVER_URL', 'VIGIL_ENROLL_TOKEN', 'VIGIL_TENANT', 'VIGIL_ALLOW_QUIT']) expect(p[prop]).toBeUndefined();
+    for (const prop of ['VIGIL_SERVER_URL', 'VIGIL_ENROLL_TOKEN', 'VIGIL_TENANT', 'VIGIL_ALLOW_QUIT', 'VIGIL_PACK_KEYS']) expect(p[prop]).toBeUndefined();
     const summary = execFileSync('msiinfo', ['suminfo', release.msi], { encoding: 'utf8' });
     expect(summary).toMatch(/Template: x64;1033/);
     expect(summary).toMatch(/Comments: Vigil 1\.2\.3 \(release payload\)/);
@@ -108,6 +108,7 @@ describe('the MSI definition (wixl build, msiinfo/msidump inspection)', needsToo
       EnrollToken: { value: '[VIGIL_ENROLL_TOKEN]', component: 'PolicyValues' },
       Tenant: { value: '[VIGIL_TENANT]', component: 'PolicyValues' },
       AllowQuit: { value: '[VIGIL_ALLOW_QUIT]', component: 'PolicyValues' },
+      PackKeys: { value: '[VIGIL_PACK_KEYS]', component: 'PolicyValues' },
       Autostart: { value: 'machine', component: 'PolicyValues' },
     });
     const run = reg.filter((r) => r.Key === 'SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run');
@@ -126,13 +127,14 @@ describe('the MSI definition (wixl build, msiinfo/msidump inspection)', needsToo
         ['2', 'SOFTWARE\\Policies\\Vigil', 'EnrollToken', '18'],
         ['2', 'SOFTWARE\\Policies\\Vigil', 'Tenant', '18'],
         ['2', 'SOFTWARE\\Policies\\Vigil', 'AllowQuit', '18'],
+        ['2', 'SOFTWARE\\Policies\\Vigil', 'PackKeys', '18'],
       ]),
     );
-    expect(table(release.msi, 'AppSearch').map((a) => a.Property).sort()).toEqual(['VIGIL_ALLOW_QUIT', 'VIGIL_ENROLL_TOKEN', 'VIGIL_SERVER_URL', 'VIGIL_TENANT']);
+    expect(table(release.msi, 'AppSearch').map((a) => a.Property).sort()).toEqual(['VIGIL_ALLOW_QUIT', 'VIGIL_ENROLL_TOKEN', 'VIGIL_PACK_KEYS', 'VIGIL_SERVER_URL', 'VIGIL_TENANT']);
     for (const seqName of ['InstallExecuteSequence', 'InstallUISequence']) {
       const seq = Object.fromEntries(table(release.msi, seqName).map((r) => [r.Action!, { cond: r.Condition, n: Number(r.Sequence) }]));
       const appSearch = seq.AppSearch!.n;
-      for (const name of ['ServerUrl', 'EnrollToken', 'Tenant', 'AllowQuit']) {
+      for (const name of ['ServerUrl', 'EnrollToken', 'Tenant', 'AllowQuit', 'PackKeys']) {
         expect(seq[`Save${name}`]!.n, `${seqName} Save${name}`).toBeLessThan(appSearch);
         expect(seq[`Restore${name}`]!.n, `${seqName} Restore${name}`).toBeGreaterThan(appSearch);
         expect(seq[`Restore${name}`]!.n).toBeLessThan(seq.LaunchConditions!.n);

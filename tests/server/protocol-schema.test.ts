@@ -19,7 +19,7 @@ describe('docs/protocol JSON Schema', () => {
   const files = protocolSchemaFiles();
 
   it('is up to date with src/shared/protocol.ts (run scripts/gen-protocol-schema.ts)', () => {
-    expect(Object.keys(files).length).toBe(10);
+    expect(Object.keys(files).length).toBe(14);
     for (const [name, content] of Object.entries(files)) {
       expect(readFileSync(path.join(PROTOCOL_SCHEMA_DIR, name), 'utf8'), name).toBe(content);
     }

@@ -15,6 +15,7 @@ import { packRefusalFinding } from '../../core/pack/refusal-finding.js';
 import { installSignatureCheck } from '../../core/signing/install-signature-check.js';
 import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
 import { PlatformSchema, type ScanReport, type Severity } from '../../shared/scan.js';
+import type { TrustedPackKey } from '../../core/pack/pack-signature.js';
 
 const HELP = `usage: vigil check [options]
 
@@ -28,6 +29,8 @@ options:
   --platform NAME        layout of --root: windows, macos or linux (default: detected)
   --pack FILE            also use this incident pack (repeatable)
   --no-builtin           use only the packs named with --pack
+  --config FILE          settings file whose packKeys verify signed --pack files
+                         (default: machine policy and the per-machine settings file)
   -h, --help             show this help
 
 exit codes: 0 nothing found, 1 action recommended, 2 compromise indicators,
@@ -57,6 +60,24 @@ export function formatHuman(report: ScanReport): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * The trusted pack keys of this machine's settings (machine policy, the settings file or
+ * --config FILE), read only when a --pack is given: a signed pack on the command line must
+ * verify against them. An unsigned --pack stays the administrator's explicit choice.
+ */
+async function trustedPackKeys(packs: readonly string[], configFile: string | undefined, io: CliIo): Promise<TrustedPackKey[]> {
+  if (packs.length === 0) return [];
+  // Loaded only here: a check without --pack needs no settings (start-up, issue 11).
+  const { formatConfigProblem, loadEffectiveConfig } = await import('../../core/config/effective.js');
+  const eff = await loadEffectiveConfig({
+    env: io.env,
+    persistLastGood: false,
+    ...(configFile !== undefined ? { settingsFile: path.resolve(io.cwd, configFile) } : {}),
+  });
+  for (const p of eff.problems.filter((p) => p.key === 'packKeys')) io.stderr(`vigil check: ${formatConfigProblem(p)}\n`);
+  return eff.config.packKeys;
+}
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseOptions({
     args: argv,
@@ -66,6 +87,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       platform: { type: 'string' },
       pack: { type: 'string', multiple: true, default: [] },
       'no-builtin': { type: 'boolean', default: false },
+      config: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -79,7 +101,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (platform && !platform.success) throw new UsageError(`--platform must be windows, macos or linux, not "${values.platform}"`);
   if (platform && values.root === undefined) throw new UsageError('--platform only applies with --root');
 
-  const { packs, refused } = await loadCommandPacks(values.pack, values['no-builtin'], io);
+  const { packs, refused } = await loadCommandPacks(values.pack, values['no-builtin'], io, await trustedPackKeys(values.pack, values.config, io));
 
   const target = await openTarget({
     ...(values.root !== undefined ? { root: path.resolve(io.cwd, values.root) } : {}),

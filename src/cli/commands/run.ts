@@ -17,7 +17,7 @@ import { EXIT, UsageError, type CliIo } from '../io.js';
 import { parseOptions } from '../parse-options.js';
 import { createJsonLogger, type Logger } from '../../core/logging/logger.js';
 import type { AgentConfig } from '../../core/config/schema.js';
-import { formatConfigProblem, loadEffectiveConfig } from '../../core/config/effective.js';
+import { formatConfigProblem, loadEffectiveConfig, packsNamedByPolicy } from '../../core/config/effective.js';
 import type { AgentState } from '../../core/agent.js';
 import { assembleAgent, AssemblyError, realConnectionWatcher, type AssembledAgent, type AssemblyDeps } from '../../core/agent-assembly.js';
 import { createProxyTransport, describeProxyPlan, planProxy } from '../../core/report/proxy-transport.js';
@@ -68,9 +68,9 @@ export interface RunDeps {
  * value never stops the agent: it is logged naming the key and the source, and the next
  * source, the last good value or the default applies (src/core/config/effective.ts).
  */
-async function loadConfig(file: string | undefined, io: CliIo): Promise<{ config: AgentConfig; problems: string[] }> {
+async function loadConfig(file: string | undefined, io: CliIo): Promise<{ config: AgentConfig; problems: string[]; packsFromPolicy: boolean }> {
   const eff = await loadEffectiveConfig(file === undefined ? {} : { settingsFile: path.resolve(io.cwd, file) });
-  return { config: eff.config, problems: eff.problems.map(formatConfigProblem) };
+  return { config: eff.config, problems: eff.problems.map(formatConfigProblem), packsFromPolicy: packsNamedByPolicy(eff.origins.packs) };
 }
 
 export function main(argv: string[], io: CliIo): Promise<number> {
@@ -98,7 +98,7 @@ export async function runMain(argv: string[], io: CliIo, deps: RunDeps): Promise
   if (values.machine && values.once) throw new UsageError('--machine is the long-running service; it does not combine with --once');
   if (values['channel-dir'] !== undefined && !values.machine) throw new UsageError('--channel-dir is for --machine');
   const loaded = await loadConfig(values.config, io);
-  const problems = loaded.problems;
+  const { problems, packsFromPolicy } = loaded;
   let config = loaded.config;
   const recentLog = values.machine ? new RecentLog() : undefined;
   const jsonLog = createJsonLogger({ level: config.logLevel, write: (line) => io.stderr(line + '\n'), fields: { component: 'agent' } });
@@ -118,6 +118,7 @@ export async function runMain(argv: string[], io: CliIo, deps: RunDeps): Promise
       watcher: deps.watcher ?? realConnectionWatcher,
       settingProblems: problems,
       ...(values.root !== undefined ? { targetRoot: path.resolve(io.cwd, values.root) } : {}),
+      packsFromPolicy,
     });
   } catch (err) {
     await transport.close();

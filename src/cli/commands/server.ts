@@ -9,6 +9,7 @@
  *   vigil server admin-token reset [--db FILE]
  *   vigil server backup --to FILE [--db FILE]
  *   vigil server notify add|list|test|remove ...   (server-notify.ts)
+ *   vigil server pack ... / scan ... / heartbeat ...   (server-fleet.ts)
  */
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -45,6 +46,18 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
   token list [--json]        list enrolment tokens (ids, tenant, uses; never the tokens)
   token revoke TOKEN_ID      stop a token from enrolling more devices
   admin-token reset          replace the stored admin token and print the new one once
+  pack key add FILE.pub.json | key list | key remove KEY_ID
+                             the pack-signing keys publications must be signed by
+  pack publish FILE --tenant NAME | --all [--by NAME]
+                             hand a signed pack to the tenant's (or every) device
+  pack list [--json]         publications: id, version, signer, sha256, who, when
+  pack withdraw PACK_ID [--tenant NAME | --all]
+                             devices stop using the pack (and say so)
+  scan request --device ID | --tenant NAME | --all [--by NAME]
+                             ask devices to scan now (at their next heartbeat)
+  scan list [--json]         check-now requests and how many devices answered
+  heartbeat lower --tenant NAME --interval SEC --for DURATION (e.g. 2h, 90m)
+                             a shorter heartbeat for a while; it reverts by itself
   backup --to FILE           copy the database while the server runs (SQLite online backup;
                              consistent, mode 0600; FILE must not exist)
   notify add|list|test|remove   notification channels (vigil server notify --help)
@@ -52,7 +65,7 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
 
 const DEFAULT_PORT = 8740;
 
-function dbPath(io: CliIo, value: string | undefined): string {
+export function dbPath(io: CliIo, value: string | undefined): string {
   return path.resolve(io.cwd, value ?? io.env.VIGIL_SERVER_DB ?? 'vigil-server.db');
 }
 
@@ -62,10 +75,10 @@ function positiveInt(name: string, v: string | undefined, min = 1): number | und
   return Number(v);
 }
 
-type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 type ParsedArgs = { values: Record<string, string | boolean | undefined>; positionals: string[] };
 
-function parse(argv: string[], options: OptionSpec): ParsedArgs {
+export function parse(argv: string[], options: OptionSpec): ParsedArgs {
   try {
     const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
     return { values: r.values as ParsedArgs['values'], positionals: r.positionals };
@@ -74,7 +87,7 @@ function parse(argv: string[], options: OptionSpec): ParsedArgs {
   }
 }
 
-function withDb<T>(file: string, fn: (db: Db) => T): T {
+export function withDb<T>(file: string, fn: (db: Db) => T): T {
   let db: Db;
   try {
     db = openDatabase(file);
@@ -116,6 +129,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'backup') return backup(rest, io);
   if (sub === 'notify') return notifyMain(rest, io);
+  if (sub === 'pack' || sub === 'scan' || sub === 'heartbeat') return (await import('./server-fleet.js')).fleetMain(sub, rest, io);
   throw new UsageError(`unknown server command "${sub}"\n\n${HELP}`);
 }
 

@@ -291,3 +291,11 @@ function sameServer(a: string, b: string): boolean {
     return a === b;
   }
 }
+
+/**
+ * Whether the `packs` setting is machine policy's (directly, or its last good value): those
+ * packs must be signed by a trusted pack key (docs/PACKS.md).
+ */
+export function packsNamedByPolicy(origin: SettingOrigin): boolean {
+  return origin.kind === 'policy' || (origin.kind === 'last-good' && (origin.from ?? '').startsWith('machine policy'));
+}

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { checkServerUrl } from '../report/server-url.js';
+import { TrustedPackKeyListSchema } from '../pack/trusted-keys.js';
 
 export const LogLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
 
@@ -32,6 +33,11 @@ export const AgentConfigSchema = z
     watchIntervalSec: z.number().int().min(1).max(3600).default(2),
     /** Extra incident pack files (signed envelopes, or plain packs an administrator chose). */
     packs: z.array(z.string().min(1)).default([]),
+    /**
+     * Public keys whose signatures make a pack from machine policy or the network
+     * acceptable (pack/trusted-keys.ts). Two at once to rotate; remove one to withdraw it.
+     */
+    packKeys: TrustedPackKeyListSchema.default([]),
     /** Whether the tray app offers Quit to the user. */
     allowQuit: z.boolean().default(false),
     /**

@@ -6,7 +6,7 @@
  * Machine policy (an administrator or an MDM/RMM wrote it; highest precedence):
  *   Windows  HKLM\SOFTWARE\Policies\Vigil (64-bit view), read with `reg query` and the
  *            project's reg.exe output parser. The MSI writes ServerUrl, EnrollToken, Tenant,
- *            AllowQuit and Autostart there as REG_SZ; Group Policy may write REG_DWORD or
+ *            AllowQuit, PackKeys and Autostart there as REG_SZ; Group Policy may write REG_DWORD or
  *            REG_MULTI_SZ. Value names match settings case-insensitively.
  *   macOS    /Library/Managed Preferences/com.vigil.agent.plist, which macOS writes from a
  *            configuration profile's com.vigil.agent payload (XML or binary plist).
@@ -18,7 +18,9 @@
  * Conversions (registry and plist values are not always the JSON type the schema wants):
  * an empty string means "not set" (the MSI writes every value, empty when its property was
  * not given); numbers accept REG_DWORD or decimal text; booleans accept 1/0, true/false,
- * yes/no; lists accept REG_MULTI_SZ, an array, or text separated by ";". Anything else is
+ * yes/no; lists accept REG_MULTI_SZ, an array, or text separated by ";"; trusted pack keys
+ * (packKeys, the MSI's VIGIL_PACK_KEYS) accept `keyId:publicKey` text separated by ";", a
+ * REG_MULTI_SZ of those, or a JSON array of { keyId, publicKey }. Anything else is
  * passed on unchanged, so the schema rejects it and the problem names the key and source.
  */
 import { readFile } from 'node:fs/promises';
@@ -27,9 +29,10 @@ import type { CommandRunner } from '../os/command-runner.js';
 import { parseRegQuery, type RegValue } from '../inventory/windows/reg-query.js';
 import { isPlistDict, parsePlist, PlistError } from '../inventory/macos/plist.js';
 import type { AgentConfigInput } from './schema.js';
+import { convertPackKeys } from '../pack/trusted-keys.js';
 
 export type SettingKey = keyof AgentConfigInput & string;
-type SettingKind = 'string' | 'number' | 'boolean' | 'string-list';
+type SettingKind = 'string' | 'number' | 'boolean' | 'string-list' | 'pack-keys';
 
 /** Every setting and the JSON type it takes; `satisfies` keeps it in step with the schema. */
 export const SETTING_KINDS = {
@@ -40,6 +43,7 @@ export const SETTING_KINDS = {
   heartbeatIntervalSec: 'number',
   watchIntervalSec: 'number',
   packs: 'string-list',
+  packKeys: 'pack-keys',
   allowQuit: 'boolean',
   autostart: 'string',
   proxy: 'string',
@@ -117,6 +121,8 @@ export function convertSetting(key: SettingKey, raw: unknown): unknown {
       }
       return raw;
     }
+    case 'pack-keys':
+      return convertPackKeys(raw);
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
-import { PROTOCOL_LIMITS, type Alert, type EnrollRequest, type Heartbeat, type TenantRef } from '../../shared/protocol.js';
+import { PROTOCOL_LIMITS, type Alert, type EnrollRequest, type Heartbeat, type HeartbeatResponse, type TenantRef } from '../../shared/protocol.js';
 import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { CredentialStore, StoredCredential } from './credential-store.js';
 import type { Outbox } from './outbox.js';
@@ -53,6 +53,8 @@ export interface ReporterOptions {
   now?: () => Date;
   /** Alerts per request (at most the protocol's limit). */
   batchSize?: number;
+  /** Every accepted heartbeat's response (its directives: packs, check now), for the fleet module. */
+  onHeartbeatResponse?: (res: HeartbeatResponse, cred: StoredCredential) => void;
 }
 
 export class Reporter {
@@ -299,6 +301,11 @@ export class Reporter {
       this.succeeded();
       this.st.serverHeartbeatIntervalSec = res.value.heartbeatIntervalSec;
       await outbox.heartbeatDelivered(draft.sentAt);
+      try {
+        this.opts.onHeartbeatResponse?.(res.value, cred);
+      } catch (err) {
+        this.log.error('the heartbeat response handler failed', { error: err });
+      }
       return { sent: true };
     }
     if (failureAction(res) === 'give-up-request') {

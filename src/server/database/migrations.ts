@@ -130,6 +130,73 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // issue 13: fleet response.
+    version: 3,
+    name: 'fleet response: pack signing keys, published packs and coverage, check-now requests, heartbeat interval overrides, alert triage',
+    sql: `
+      CREATE TABLE pack_keys (
+        key_id      TEXT PRIMARY KEY,
+        public_key  TEXT NOT NULL,
+        added_at    INTEGER NOT NULL
+      );
+      CREATE TABLE fleet_packs (
+        id             TEXT PRIMARY KEY,
+        pack_id        TEXT NOT NULL,
+        version        INTEGER NOT NULL,
+        title          TEXT NOT NULL,
+        tenant_id      TEXT REFERENCES tenants(id),
+        signer_key_id  TEXT NOT NULL,
+        sha256         TEXT NOT NULL,
+        size           INTEGER NOT NULL,
+        envelope       BLOB NOT NULL,
+        published_by   TEXT NOT NULL,
+        published_at   INTEGER NOT NULL,
+        withdrawn_at   INTEGER,
+        withdrawn_by   TEXT
+      );
+      CREATE INDEX fleet_packs_active ON fleet_packs(withdrawn_at, pack_id, version);
+      CREATE TABLE scan_requests (
+        id            TEXT PRIMARY KEY,
+        scope         TEXT NOT NULL,
+        tenant_id     TEXT REFERENCES tenants(id),
+        device_id     TEXT REFERENCES devices(id),
+        requested_by  TEXT NOT NULL,
+        requested_at  INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL
+      );
+      CREATE INDEX scan_requests_by_expiry ON scan_requests(expires_at);
+      CREATE TABLE scan_request_answers (
+        request_id   TEXT NOT NULL REFERENCES scan_requests(id),
+        device_id    TEXT NOT NULL REFERENCES devices(id),
+        answered_at  INTEGER NOT NULL,
+        PRIMARY KEY (request_id, device_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE pack_coverage (
+        publication_id  TEXT NOT NULL REFERENCES fleet_packs(id),
+        device_id       TEXT NOT NULL REFERENCES devices(id),
+        covered_at      INTEGER NOT NULL,
+        PRIMARY KEY (publication_id, device_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE alert_triage (
+        device_id   TEXT NOT NULL,
+        alert_id    TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        by          TEXT NOT NULL,
+        note        TEXT NOT NULL DEFAULT '',
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (device_id, alert_id),
+        FOREIGN KEY (device_id, alert_id) REFERENCES alerts(device_id, alert_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE heartbeat_overrides (
+        tenant_id     TEXT PRIMARY KEY REFERENCES tenants(id),
+        interval_sec  INTEGER NOT NULL,
+        until_at      INTEGER NOT NULL,
+        set_by        TEXT NOT NULL,
+        set_at        INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations this database has not seen; returns the versions applied. */

@@ -13,7 +13,7 @@ import { channelViews } from '../notify/channel-view.js';
 import { renderNotifySection } from '../notify/fleet-page-section.js';
 
 /** No Origin header (not a browser, or an old one) passes; SameSite=Strict covers the cookie. */
-function sameOrigin(req: FastifyRequest): boolean {
+export function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   try {
@@ -24,7 +24,7 @@ function sameOrigin(req: FastifyRequest): boolean {
   }
 }
 
-function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+export function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).type('text/html; charset=utf-8').send(body);
 }
 

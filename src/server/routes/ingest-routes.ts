@@ -62,7 +62,8 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     const hb = readBody(HeartbeatSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
     if (hb.deviceId !== device.id) throw new ApiError(403, 'device_mismatch', 'the body names another device than the credential');
     ctx.ingest.heartbeat(device, hb, ctx.now());
-    return { ok: true, heartbeatIntervalSec: ctx.heartbeatIntervalSec, serverTime: new Date(ctx.now()).toISOString() };
+    // Fleet response (fleet-directives.ts): interval, packs to run, a check-now request.
+    return { ok: true, serverTime: new Date(ctx.now()).toISOString(), ...ctx.directives.afterHeartbeat({ id: device.id, tenantId: device.tenantId }, hb, ctx.now()) };
   });
 
   app.post(API_PATHS.alerts, async (req): Promise<AlertsResponse> => {

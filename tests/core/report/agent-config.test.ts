@@ -13,6 +13,7 @@ describe('agent settings schema', () => {
       heartbeatIntervalSec: 60,
       watchIntervalSec: 2,
       packs: [],
+      packKeys: [],
       allowQuit: false,
       proxy: 'system',
       logLevel: 'info',

@@ -3,20 +3,15 @@
  * Debian's Chromium, checked with axe-core (WCAG 2.0/2.1 A and AA plus axe's best
  * practices, which include `landmark-one-main`; `meta-refresh` is WCAG 2.2.1), light and dark.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { CHROMIUM, launch } from '../renderer/harness.js';
+import { launch } from '../renderer/harness.js';
+import { needsTools } from '../helpers/system-tool.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { enrol, signedPost } from './helpers/signed-request.js';
 import { connectionAlert, heartbeatFor } from './helpers/sample-reports.js';
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI === 'true') throw new Error(`chromium is missing at ${CHROMIUM} (Debian package chromium)`);
-  console.warn('SKIPPED fleet-page-a11y: chromium missing (Debian package chromium)');
-}
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 interface AxeResult {
@@ -24,7 +19,7 @@ interface AxeResult {
   passes: Array<{ id: string }>;
 }
 
-describe.skipIf(!haveChromium)('fleet page and sign-in page accessibility (axe-core, Chromium)', () => {
+describe('fleet page and sign-in page accessibility (axe-core, Chromium)', needsTools('chromium'), () => {
   let browser: Browser;
   let srv: TestServer;
   let cookie: string;

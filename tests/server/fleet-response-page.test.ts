@@ -5,7 +5,7 @@
  * a note. Every view passes axe-core's WCAG 2.1 AA rules in light and dark; screenshots go
  * to test-artifacts/fleet-page/ (docs/img/fleet-*.png are copies). Skips (one line, counted) when chromium is missing; under CI=true it fails.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,19 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePackKey, signPack } from '../../src/core/pack/pack-signature.js';
 import { alertFromFinding } from '../../src/core/report/alert-from-finding.js';
 import { testPack } from '../helpers/test-pack.js';
+import { needsTools, toolPath } from '../helpers/system-tool.js';
 import { compromisedFindings, heartbeatFor } from './helpers/sample-reports.js';
 import { enrol, signedPost } from './helpers/signed-request.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Screenshots of each view; docs/img/fleet-*.png are copies of these. */
 const SHOTS = path.join(ROOT, 'test-artifacts', 'fleet-page');
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI === 'true') throw new Error(`chromium is missing at ${CHROMIUM} (Debian package: chromium)`);
-  console.warn('SKIP fleet-response-page: chromium not installed (Debian package: chromium)');
-}
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let browser: Browser;
@@ -42,7 +37,7 @@ async function axeViolations(page: Page): Promise<string[]> {
   return r.violations.map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
 }
 
-describe.skipIf(!haveChromium)('fleet page: incidents, device page, alert triage (chromium)', { timeout: 120_000 }, () => {
+describe('fleet page: incidents, device page, alert triage (chromium)', { ...needsTools('chromium'), timeout: 120_000 }, () => {
   beforeAll(async () => {
     srv = await startTestServer({ heartbeatIntervalSec: 60 });
     const key = generatePackKey('acme-2026');
@@ -67,7 +62,7 @@ describe.skipIf(!haveChromium)('fleet page: incidents, device page, alert triage
     expect((await signedPost(srv.url, '/v1/heartbeats', c, { ...hb, verdict: { ...hb.verdict!, status: 'compromised' }, status: 'compromised' })).status).toBe(200);
     const alerts = findings.slice(0, 2).map((f) => alertFromFinding('finding', f, later));
     expect((await signedPost(srv.url, '/v1/alerts', c, { deviceId: c.deviceId, alerts })).status).toBe(200);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await chromium.launch({ executablePath: toolPath('chromium'), args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
   }, 60_000);
 
   afterAll(async () => {

@@ -11,6 +11,7 @@ import type { AlertStore } from './database/alert-store.js';
 import type { NonceStore } from './database/nonce-store.js';
 import type { AuthenticatedDevice } from './device-auth.js';
 import { ApiError } from './api-error.js';
+import { checkSentAt } from './heartbeat-order.js';
 
 export interface IngestStores {
   db: Db;
@@ -28,6 +29,7 @@ export class IngestService {
   constructor(
     private readonly s: IngestStores,
     private readonly heartbeatIntervalSec: () => number,
+    private readonly replayWindowSec: number,
   ) {
     this.enrolTx = s.db.transaction((req: EnrollRequest, nowMs: number): EnrollResponse => {
       const token = s.tenants.checkToken(req.enrollToken, nowMs);
@@ -46,6 +48,8 @@ export class IngestService {
       };
     });
     this.heartbeatTx = s.db.transaction((device: AuthenticatedDevice, hb: Heartbeat, nowMs: number) => {
+      const bad = checkSentAt(Date.parse(hb.sentAt), nowMs, this.replayWindowSec);
+      if (bad) throw new ApiError(400, 'invalid_request', bad, { issues: [{ path: 'sentAt', message: bad }] });
       if (!s.nonces.claim(device.id, device.nonce, device.nonceExpiresAtMs)) throw replay();
       return s.devices.recordHeartbeat(device.id, hb, JSON.stringify(hb), nowMs, this.heartbeatIntervalSec());
     });
@@ -62,7 +66,7 @@ export class IngestService {
     return this.enrolTx(req, nowMs);
   }
 
-  heartbeat(device: AuthenticatedDevice, hb: Heartbeat, nowMs: number): 'current' | 'older' {
+  heartbeat(device: AuthenticatedDevice, hb: Heartbeat, nowMs: number): { outcome: 'current' | 'older'; shownSeq: number | null } {
     return this.heartbeatTx(device, hb, nowMs);
   }
 

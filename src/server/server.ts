@@ -75,7 +75,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     devices,
     alerts,
     nonces,
-    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces }, () => heartbeatIntervalSec),
+    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces }, () => heartbeatIntervalSec, limits.replayWindowSec),
     adminAuth: new AdminAuth(opts.adminTokenHash, opts.sessionKey, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),

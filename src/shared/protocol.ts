@@ -132,8 +132,18 @@ export type OutboxSummary = z.infer<typeof OutboxSummarySchema>;
 
 export const HeartbeatSchema = z.object({
   deviceId: DeviceIdSchema,
-  /** When the agent built this heartbeat; the server keeps the newest and ignores older ones. */
+  /**
+   * When the agent built this heartbeat, by the agent's clock. The server refuses one dated
+   * more than the replay window ahead of its own clock; without `seq` it orders by this time,
+   * capped at the time it received the heartbeat.
+   */
   sentAt: z.iso.datetime(),
+  /**
+   * Added in v1.1 (optional; older agents omit it): this device's heartbeat sequence number,
+   * one more for every heartbeat the agent builds, persisted in its state directory. The
+   * server keeps the heartbeat with the highest number (docs/PROTOCOL.md, "Ordering").
+   */
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
   agentVersion: z.string().min(1).max(64),
   host: HostFactsSchema,
   /** The device status; `unknown` before the first scan completes. */
@@ -155,6 +165,12 @@ export const HeartbeatResponseSchema = z.object({
   /** The interval the server wants; the agent adopts it within the protocol's bounds. */
   heartbeatIntervalSec: z.number().int().min(PROTOCOL_LIMITS.minHeartbeatIntervalSec).max(PROTOCOL_LIMITS.maxHeartbeatIntervalSec),
   serverTime: z.iso.datetime(),
+  /**
+   * Added in v1.1 (optional): the `seq` of the heartbeat the server now shows for this
+   * device (null: it shows one without a number). An agent whose own number is lower
+   * continues above it.
+   */
+  heartbeatSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().optional(),
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
@@ -254,6 +270,8 @@ export const DeviceViewSchema = z.object({
   packs: z.array(PackRefSchema),
   outbox: OutboxSummarySchema.nullable(),
   alertCount: z.number().int().nonnegative(),
+  /** The sequence number of the heartbeat shown (null: none yet, or an agent that sends none). */
+  heartbeatSeq: z.number().int().nullable(),
 });
 export type DeviceView = z.infer<typeof DeviceViewSchema>;
 

@@ -299,6 +299,7 @@ export class Reporter {
       this.succeeded();
       this.st.serverHeartbeatIntervalSec = res.value.heartbeatIntervalSec;
       await outbox.heartbeatDelivered(draft.sentAt);
+      if (typeof res.value.heartbeatSeq === 'number') await outbox.adoptServerSeq(res.value.heartbeatSeq);
       return { sent: true };
     }
     if (failureAction(res) === 'give-up-request') {

@@ -10,8 +10,10 @@
  * same stable id.
  */
 import type { EnrollRequest, Heartbeat } from '../../shared/protocol.js';
+import type { Status } from '../../shared/scan.js';
 import type { Db } from './open-database.js';
 import { newDeviceSecret, newId } from '../secret-tokens.js';
+import { orderAt, supersedes } from '../heartbeat-order.js';
 
 export interface DeviceAuthRow {
   id: string;
@@ -38,13 +40,14 @@ export interface DeviceRow {
   status: string;
   heartbeat_json: string | null;
   alert_count: number;
+  heartbeat_seq: number | null;
 }
 
 export type EnrolOutcome = { ok: true; deviceId: string; secret: Buffer; reenrolled: boolean } | { ok: false; reason: 'revoked' };
 
 const DEVICE_COLUMNS = `d.id, d.tenant_id, t.name AS tenant_name, d.stable_id_source, d.hostname, d.platform, d.os_release, d.arch,
   d.agent_version, d.enrolled_at, d.enrol_count, d.revoked_at, d.last_seen_at, d.heartbeat_interval_sec, d.status,
-  d.heartbeat_json, d.alert_count`;
+  d.heartbeat_json, d.alert_count, d.heartbeat_seq`;
 
 function statements(db: Db) {
   return {
@@ -56,12 +59,15 @@ function statements(db: Db) {
     ),
     reenrol: db.prepare(
       `UPDATE devices SET secret = ?, stable_id_source = ?, hostname = ?, platform = ?, os_release = ?, arch = ?, agent_version = ?,
-         enrolled_at = ?, enrol_count = enrol_count + 1, heartbeat_interval_sec = ? WHERE id = ?`,
+         enrolled_at = ?, enrol_count = enrol_count + 1, heartbeat_interval_sec = ?, heartbeat_seq = NULL WHERE id = ?`,
+    ),
+    heartbeatOrder: db.prepare<[string], { heartbeat_seq: number | null; heartbeat_sent_at: number | null; status: string; heartbeat_json: string | null }>(
+      'SELECT heartbeat_seq, heartbeat_sent_at, status, heartbeat_json FROM devices WHERE id = ?',
     ),
     heartbeat: db.prepare(
-      `UPDATE devices SET last_seen_at = ?, heartbeat_sent_at = ?, status = ?, heartbeat_json = ?, hostname = ?, platform = ?,
+      `UPDATE devices SET last_seen_at = ?, heartbeat_sent_at = ?, heartbeat_seq = ?, status = ?, heartbeat_json = ?, hostname = ?, platform = ?,
          os_release = ?, arch = ?, agent_version = ?, heartbeat_interval_sec = ?
-       WHERE id = ? AND (heartbeat_sent_at IS NULL OR heartbeat_sent_at <= ?)`,
+       WHERE id = ?`,
     ),
     touch: db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
     revoke: db.prepare('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
@@ -101,16 +107,25 @@ export class DeviceStore {
   }
 
   /**
-   * Stores a heartbeat if it is the newest seen from this device ('current'); an older one
-   * (delivered late) only updates last-seen ('older').
+   * Stores a heartbeat if it supersedes the stored one (heartbeat-order.ts: sequence number,
+   * capped sentAt, never hiding a worse status) ('current'); otherwise it only updates
+   * last-seen ('older'). Call inside a transaction.
    */
-  recordHeartbeat(deviceId: string, hb: Heartbeat, json: string, nowMs: number, heartbeatIntervalSec: number): 'current' | 'older' {
-    const sentAt = Date.parse(hb.sentAt);
+  recordHeartbeat(deviceId: string, hb: Heartbeat, json: string, nowMs: number, heartbeatIntervalSec: number): { outcome: 'current' | 'older'; shownSeq: number | null } {
+    const at = orderAt(Date.parse(hb.sentAt), nowMs);
+    const seq = hb.seq ?? null;
+    const stored = this.q.heartbeatOrder.get(deviceId);
+    const storedKey =
+      stored && stored.heartbeat_json !== null && stored.heartbeat_sent_at !== null
+        ? { seq: stored.heartbeat_seq, orderAtMs: stored.heartbeat_sent_at, status: stored.status as Status }
+        : undefined;
+    if (!supersedes({ seq, orderAtMs: at, status: hb.status }, storedKey)) {
+      this.q.touch.run(nowMs, deviceId);
+      return { outcome: 'older', shownSeq: storedKey?.seq ?? null };
+    }
     const h = hb.host;
-    const r = this.q.heartbeat.run(nowMs, sentAt, hb.status, json, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, hb.agentVersion, heartbeatIntervalSec, deviceId, sentAt);
-    if (r.changes > 0) return 'current';
-    this.q.touch.run(nowMs, deviceId);
-    return 'older';
+    this.q.heartbeat.run(nowMs, at, seq, hb.status, json, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, hb.agentVersion, heartbeatIntervalSec, deviceId);
+    return { outcome: 'current', shownSeq: seq };
   }
 
   touch(deviceId: string, nowMs: number): void {

@@ -84,6 +84,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'heartbeat sequence numbers; future-dated heartbeats no longer rule (issue 11, hole 1)',
+    sql: `
+      ALTER TABLE devices ADD COLUMN heartbeat_seq INTEGER;
+      -- A heartbeat stored before this version may carry a sentAt years ahead (the attack this
+      -- fixes): cap every stored one at the time it was last seen, as the new rule does.
+      UPDATE devices SET heartbeat_sent_at = last_seen_at
+        WHERE heartbeat_sent_at IS NOT NULL AND last_seen_at IS NOT NULL AND heartbeat_sent_at > last_seen_at;
+    `,
+  },
 ];
 
 /** Applies the migrations this database has not seen; returns the versions applied. */

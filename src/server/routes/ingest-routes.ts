@@ -61,8 +61,8 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     const device = authenticate(req, API_PATHS.heartbeats);
     const hb = readBody(HeartbeatSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
     if (hb.deviceId !== device.id) throw new ApiError(403, 'device_mismatch', 'the body names another device than the credential');
-    ctx.ingest.heartbeat(device, hb, ctx.now());
-    return { ok: true, heartbeatIntervalSec: ctx.heartbeatIntervalSec, serverTime: new Date(ctx.now()).toISOString() };
+    const r = ctx.ingest.heartbeat(device, hb, ctx.now());
+    return { ok: true, heartbeatIntervalSec: ctx.heartbeatIntervalSec, serverTime: new Date(ctx.now()).toISOString(), heartbeatSeq: r.shownSeq };
   });
 
   app.post(API_PATHS.alerts, async (req): Promise<AlertsResponse> => {

@@ -94,13 +94,19 @@ function installsCell(d: DeviceView): string {
     .join('<br>');
 }
 
+/** A record enrolled under a stable id another record holds, until the partner resolves it. */
+function duplicateNote(d: DeviceView): string {
+  if (!d.possibleDuplicateOf) return '';
+  return `<br><span class="error">Possible duplicate of ${escapeHtml(d.possibleDuplicateOf)}: reinstalled, cloned or an impostor (see docs/SERVER.md)</span>`;
+}
+
 function deviceRow(d: DeviceView, nowMs: number): string {
   const seen = d.revokedAt
     ? '<span class="offline">revoked</span>'
     : `<span class="${d.online ? 'online' : 'offline'}">${d.online ? 'online' : 'OFFLINE'}</span><br><span class="muted" title="${escapeHtml(d.lastSeenAt ?? '')}">${escapeHtml(relativeTime(d.lastSeenAt, nowMs))}</span>`;
   const backlog = d.outbox ? `${d.outbox.pendingAlerts} pending${d.outbox.droppedAlerts ? `, <span class="error">${d.outbox.droppedAlerts} dropped</span>` : ''}` : '';
   return `<tr>
-<td><strong>${escapeHtml(d.hostname)}</strong><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span></td>
+<td><strong>${escapeHtml(d.hostname)}</strong><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span>${duplicateNote(d)}</td>
 <td>${badge(d.status)}</td>
 <td>${escapeHtml(d.verdict?.summary ?? 'No scan reported yet.')}</td>
 <td>${installsCell(d)}</td>

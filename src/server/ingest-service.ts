@@ -31,11 +31,15 @@ export class IngestService {
     private readonly heartbeatIntervalSec: () => number,
     private readonly replayWindowSec: number,
   ) {
-    this.enrolTx = s.db.transaction((req: EnrollRequest, nowMs: number): EnrollResponse => {
+    this.enrolTx = s.db.transaction((req: EnrollRequest, nowMs: number, proof: AuthenticatedDevice | undefined): EnrollResponse => {
       const token = s.tenants.checkToken(req.enrollToken, nowMs);
       // One message for unknown, expired, revoked and used-up tokens: no oracle for guessing.
       if (!token.ok) throw new ApiError(401, 'invalid_enroll_token', 'the enrolment token is not valid (unknown, expired, revoked or used up)');
-      const out = s.devices.enrol(token.tenant.id, req, nowMs, this.heartbeatIntervalSec());
+      if (proof && !s.nonces.claim(proof.id, proof.nonce, proof.nonceExpiresAtMs)) throw replay();
+      const out = s.devices.enrol(token.tenant.id, req, nowMs, this.heartbeatIntervalSec(), proof?.id);
+      if (!out.ok && out.reason === 'proof-mismatch') {
+        throw new ApiError(403, 'device_mismatch', 'the enrolment is signed by a device that does not hold this stable id in this tenant');
+      }
       if (!out.ok) throw new ApiError(403, 'revoked_device', 'this device was revoked by the partner and cannot enrol again; ask them to delete it first');
       s.tenants.countTokenUse(token.tokenId);
       return {
@@ -62,8 +66,9 @@ export class IngestService {
     });
   }
 
-  enrol(req: EnrollRequest, nowMs: number): EnrollResponse {
-    return this.enrolTx(req, nowMs);
+  /** `proof`: the device whose current credential signed this enrolment (verified by the caller). */
+  enrol(req: EnrollRequest, nowMs: number, proof?: AuthenticatedDevice): EnrollResponse {
+    return this.enrolTx(req, nowMs, proof);
   }
 
   heartbeat(device: AuthenticatedDevice, hb: Heartbeat, nowMs: number): { outcome: 'current' | 'older'; shownSeq: number | null } {

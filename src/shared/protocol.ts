@@ -96,7 +96,11 @@ export const EnrollResponseSchema = z.object({
   /** The HMAC key for every later request. Returned once; the server cannot show it again. */
   deviceSecret: DeviceSecretSchema,
   tenant: TenantRefSchema,
-  /** True when this tenant already had a device with this stable id (its credential was rotated). */
+  /**
+   * True when this enrolment was signed with the current credential of the record holding
+   * this stable id, and that record's secret was rotated. An unsigned enrolment with a stable
+   * id already held gets a new record (false), flagged for the partner as a possible duplicate.
+   */
   reenrolled: z.boolean(),
   heartbeatIntervalSec: z.number().int().min(PROTOCOL_LIMITS.minHeartbeatIntervalSec).max(PROTOCOL_LIMITS.maxHeartbeatIntervalSec),
   serverTime: z.iso.datetime(),
@@ -228,6 +232,7 @@ export const ErrorCodeSchema = z.enum([
   'rate_limited',
   'unauthorized',
   'not_found',
+  'conflict',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
@@ -270,6 +275,12 @@ export const DeviceViewSchema = z.object({
   packs: z.array(PackRefSchema),
   outbox: OutboxSummarySchema.nullable(),
   alertCount: z.number().int().nonnegative(),
+  /**
+   * Set when this record was enrolled with the stable id another record of the tenant holds,
+   * without proof of that record's credential: a reinstalled PC, a cloned VM, or an
+   * impostor. The partner resolves it (POST /v1/devices/:id/replace or /keep).
+   */
+  possibleDuplicateOf: DeviceIdSchema.nullable(),
   /** The sequence number of the heartbeat shown (null: none yet, or an agent that sends none). */
   heartbeatSeq: z.number().int().nullable(),
 });

@@ -2,12 +2,13 @@
  * Devices: enrolment (new or again), the credential lookup behind every authenticated
  * request, the latest heartbeat, revocation, and the admin views' queries.
  *
- * Re-enrolment: the same tenant and stable id give the same device record (same id, its
- * alerts and history kept) with a NEW secret; the old one stops working at once. The
- * agent only enrols again when it has lost its credential, and handing the stored secret to
- * anyone presenting a tenant token and a hardware UUID (which other software on the PC
- * can read) would give that secret away. A revoked device cannot enrol again under the
- * same stable id.
+ * Re-enrolment (docs/PROTOCOL.md, "Re-enrolment"): the record that holds a tenant's stable
+ * id is only handed a new secret when the enrolment is signed with that record's current
+ * credential. Without that proof (a reinstalled PC that lost its state, a cloned VM image,
+ * or someone who read the machine id and holds the tenant's token) a NEW record is made,
+ * flagged `duplicate_of` the holder, which keeps its secret; the partner then resolves it
+ * (`replace`: it is the same PC, revoke the old; `keep`: it is another PC). A revoked
+ * holder refuses enrolment under its stable id.
  */
 import type { EnrollRequest, Heartbeat } from '../../shared/protocol.js';
 import type { Status } from '../../shared/scan.js';
@@ -41,13 +42,21 @@ export interface DeviceRow {
   heartbeat_json: string | null;
   alert_count: number;
   heartbeat_seq: number | null;
+  duplicate_of: string | null;
 }
 
-export type EnrolOutcome = { ok: true; deviceId: string; secret: Buffer; reenrolled: boolean } | { ok: false; reason: 'revoked' };
+export type EnrolOutcome =
+  | { ok: true; deviceId: string; secret: Buffer; reenrolled: boolean; duplicateOf: string | null }
+  | { ok: false; reason: 'revoked' | 'proof-mismatch' };
+
+export type ResolveOutcome = { ok: true } | { ok: false; reason: 'not-found' | 'not-flagged' | 'holder-gone' };
+
+const DUPLICATE_KEY_PREFIX = 'dup:';
+const REPLACED_KEY_PREFIX = 'replaced:';
 
 const DEVICE_COLUMNS = `d.id, d.tenant_id, t.name AS tenant_name, d.stable_id_source, d.hostname, d.platform, d.os_release, d.arch,
   d.agent_version, d.enrolled_at, d.enrol_count, d.revoked_at, d.last_seen_at, d.heartbeat_interval_sec, d.status,
-  d.heartbeat_json, d.alert_count, d.heartbeat_seq`;
+  d.heartbeat_json, d.alert_count, d.heartbeat_seq, d.duplicate_of`;
 
 function statements(db: Db) {
   return {
@@ -55,8 +64,13 @@ function statements(db: Db) {
     byStable: db.prepare<[string, string], { id: string; revoked_at: number | null }>('SELECT id, revoked_at FROM devices WHERE tenant_id = ? AND stable_id = ?'),
     insert: db.prepare(
       `INSERT INTO devices (id, tenant_id, stable_id, stable_id_source, secret, hostname, platform, os_release, arch, agent_version,
-         enrolled_at, heartbeat_interval_sec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         enrolled_at, heartbeat_interval_sec, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    claim: db.prepare<[string], { id: string; stable_id: string; duplicate_of: string | null; revoked_at: number | null }>(
+      'SELECT id, stable_id, duplicate_of, revoked_at FROM devices WHERE id = ?',
+    ),
+    setStableKey: db.prepare('UPDATE devices SET stable_id = ?, duplicate_of = NULL WHERE id = ?'),
+    clearDuplicate: db.prepare('UPDATE devices SET duplicate_of = NULL WHERE id = ?'),
     reenrol: db.prepare(
       `UPDATE devices SET secret = ?, stable_id_source = ?, hostname = ?, platform = ?, os_release = ?, arch = ?, agent_version = ?,
          enrolled_at = ?, enrol_count = enrol_count + 1, heartbeat_interval_sec = ?, heartbeat_seq = NULL WHERE id = ?`,
@@ -83,7 +97,7 @@ function statements(db: Db) {
 export class DeviceStore {
   private readonly q: ReturnType<typeof statements>;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.q = statements(db);
   }
 
@@ -91,19 +105,55 @@ export class DeviceStore {
     return this.q.auth.get(deviceId);
   }
 
-  /** Enrols a device; call inside the enrolment transaction. */
-  enrol(tenantId: string, req: EnrollRequest, nowMs: number, heartbeatIntervalSec: number): EnrolOutcome {
+  /**
+   * Enrols a device; call inside the enrolment transaction. `provenDeviceId`: the device
+   * whose current credential signed this enrolment (already verified), if any.
+   */
+  enrol(tenantId: string, req: EnrollRequest, nowMs: number, heartbeatIntervalSec: number, provenDeviceId?: string): EnrolOutcome {
     const secret = newDeviceSecret();
     const h = req.host;
-    const existing = this.q.byStable.get(tenantId, req.stableId);
-    if (existing) {
-      if (existing.revoked_at !== null) return { ok: false, reason: 'revoked' };
-      this.q.reenrol.run(secret, req.stableIdSource, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, req.agentVersion, nowMs, heartbeatIntervalSec, existing.id);
-      return { ok: true, deviceId: existing.id, secret, reenrolled: true };
+    const holder = this.q.byStable.get(tenantId, req.stableId);
+    if (provenDeviceId !== undefined) {
+      // A proof counts only for the record that holds this stable id in this tenant.
+      if (!holder || holder.id !== provenDeviceId) return { ok: false, reason: 'proof-mismatch' };
+      this.q.reenrol.run(secret, req.stableIdSource, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, req.agentVersion, nowMs, heartbeatIntervalSec, holder.id);
+      return { ok: true, deviceId: holder.id, secret, reenrolled: true, duplicateOf: null };
     }
+    if (holder?.revoked_at !== null && holder?.revoked_at !== undefined) return { ok: false, reason: 'revoked' };
     const id = newId('dev_');
-    this.q.insert.run(id, tenantId, req.stableId, req.stableIdSource, secret, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, req.agentVersion, nowMs, heartbeatIntervalSec);
-    return { ok: true, deviceId: id, secret, reenrolled: false };
+    const key = holder ? `${DUPLICATE_KEY_PREFIX}${id}` : req.stableId;
+    const duplicateOf = holder?.id ?? null;
+    this.q.insert.run(id, tenantId, key, req.stableIdSource, secret, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, req.agentVersion, nowMs, heartbeatIntervalSec, duplicateOf);
+    return { ok: true, deviceId: id, secret, reenrolled: false, duplicateOf };
+  }
+
+  /**
+   * The partner says the flagged record `deviceId` is the PC its holder was (reinstalled):
+   * the holder is revoked (its history kept) and the stable id moves to this record.
+   */
+  replaceHolder(deviceId: string, nowMs: number): ResolveOutcome {
+    return this.db.transaction(() => this.replaceHolderTx(deviceId, nowMs))();
+  }
+
+  private replaceHolderTx(deviceId: string, nowMs: number): ResolveOutcome {
+    const dup = this.q.claim.get(deviceId);
+    if (!dup) return { ok: false, reason: 'not-found' };
+    if (dup.duplicate_of === null) return { ok: false, reason: 'not-flagged' };
+    const holder = this.q.claim.get(dup.duplicate_of);
+    if (!holder || holder.stable_id.startsWith(DUPLICATE_KEY_PREFIX) || holder.stable_id.startsWith(REPLACED_KEY_PREFIX)) return { ok: false, reason: 'holder-gone' };
+    this.q.revoke.run(nowMs, holder.id);
+    this.q.setStableKey.run(`${REPLACED_KEY_PREFIX}${holder.id}`, holder.id);
+    this.q.setStableKey.run(holder.stable_id, dup.id);
+    return { ok: true };
+  }
+
+  /** The partner says the flagged record is another PC (e.g. a cloned VM): clear the flag. */
+  keepSeparate(deviceId: string): ResolveOutcome {
+    const dup = this.q.claim.get(deviceId);
+    if (!dup) return { ok: false, reason: 'not-found' };
+    if (dup.duplicate_of === null) return { ok: false, reason: 'not-flagged' };
+    this.q.clearDuplicate.run(deviceId);
+    return { ok: true };
   }
 
   /**

@@ -95,6 +95,16 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE heartbeat_sent_at IS NOT NULL AND last_seen_at IS NOT NULL AND heartbeat_sent_at > last_seen_at;
     `,
   },
+  {
+    version: 3,
+    name: 're-enrolment without proof makes a new record flagged as a possible duplicate (issue 11, hole 2)',
+    sql: `
+      -- The device record this one may duplicate (same tenant and stable id, enrolled without
+      -- proof of that record's credential). Such a record's stable_id column holds a unique
+      -- "dup:" key; the stable id itself stays claimed by the record it may duplicate.
+      ALTER TABLE devices ADD COLUMN duplicate_of TEXT;
+    `,
+  },
 ];
 
 /** Applies the migrations this database has not seen; returns the versions applied. */

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   AlertsRequestSchema,
   API_PATHS,
+  AUTH_HEADERS,
   EnrollRequestSchema,
   HeartbeatSchema,
   type AlertsResponse,
@@ -24,12 +25,15 @@ function contentEncoding(req: FastifyRequest): string | undefined {
 }
 
 export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const authenticate = (req: FastifyRequest, path: string): AuthenticatedDevice => {
+  const authenticateRaw = (req: FastifyRequest, path: string): AuthenticatedDevice => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const device = authenticateDevice(
+    return authenticateDevice(
       { method: req.method, path, headers: req.headers, rawBody: raw, nowMs: ctx.now(), windowSec: ctx.limits.replayWindowSec },
       (id) => ctx.devices.authRecord(id),
     );
+  };
+  const authenticate = (req: FastifyRequest, path: string): AuthenticatedDevice => {
+    const device = authenticateRaw(req, path);
     const rate = ctx.deviceLimiter.take(device.id);
     if (!rate.allowed) {
       throw new ApiError(429, 'rate_limited', `too many requests from this device; retry in ${rate.retryAfterSec} s`, { retryAfterSec: rate.retryAfterSec });
@@ -46,14 +50,19 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     let res;
     let body;
     try {
+      // Signed with a device credential: proof that the caller is the device re-enrolling
+      // (docs/PROTOCOL.md, "Re-enrolment"); verified on the raw bytes before parsing.
+      const proof = req.headers[AUTH_HEADERS.device] !== undefined ? authenticateRaw(req, API_PATHS.enroll) : undefined;
       body = readBody(EnrollRequestSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
-      res = ctx.ingest.enrol(body, ctx.now());
+      res = ctx.ingest.enrol(body, ctx.now(), proof);
     } catch (e) {
       // Refused enrolments count (the error handler logs them); server faults do not.
       if (e instanceof ApiError && e.statusCode < 500) ctx.enrollFailureLimiter.take(req.ip);
       throw e;
     }
     ctx.log.info('device enrolled', { deviceId: res.deviceId, tenant: res.tenant.name, hostname: body.host.hostname, reenrolled: res.reenrolled });
+    const flagged = ctx.devices.get(res.deviceId)?.duplicate_of;
+    if (flagged) ctx.log.warn('enrolment under a stable id another device holds: new record flagged as a possible duplicate', { deviceId: res.deviceId, duplicateOf: flagged, tenant: res.tenant.name });
     return reply.code(res.reenrolled ? 200 : 201).send(res);
   });
 

@@ -34,6 +34,8 @@ export interface ServerOptions {
   deviceRateLimit?: RatePolicy;
   /** Per-address limit on failed enrolments. */
   enrollFailureRateLimit?: RatePolicy;
+  /** Budgets for successful enrolments, per client address and per enrolment token. */
+  enrollSuccessRateLimit?: { perAddress?: RatePolicy; perToken?: RatePolicy };
   limits?: Partial<ServerLimits>;
   /** Mark cookies Secure (set when the server is reached over https, e.g. behind a TLS proxy). */
   secureCookies?: boolean;
@@ -55,6 +57,15 @@ export const DEFAULT_DEVICE_RATE_LIMIT: RatePolicy = { capacity: 60, refillPerSe
  * trying tokens (or a PC with a wrong one in a tight loop) is.
  */
 export const DEFAULT_ENROLL_FAILURE_RATE_LIMIT: RatePolicy = { capacity: 30, refillPerSec: 0.1 };
+
+/**
+ * Successful enrolments per client address: 1,000 at once, then one per 2 s (1,800 an
+ * hour), so a customer site behind one NAT address enrolling every PC from its RMM in one
+ * go is never slowed, while a holder of a leaked token cannot create devices without end.
+ */
+export const DEFAULT_ENROLL_ADDRESS_RATE_LIMIT: RatePolicy = { capacity: 1000, refillPerSec: 0.5 };
+/** Successful enrolments per token, across all addresses: 5,000 at once, then one per second. */
+export const DEFAULT_ENROLL_TOKEN_RATE_LIMIT: RatePolicy = { capacity: 5000, refillPerSec: 1 };
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const now = opts.now ?? Date.now;
@@ -80,6 +91,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
     enrollFailureLimiter: new RateLimiter(opts.enrollFailureRateLimit ?? DEFAULT_ENROLL_FAILURE_RATE_LIMIT, now),
+    enrollAddressLimiter: new RateLimiter(opts.enrollSuccessRateLimit?.perAddress ?? DEFAULT_ENROLL_ADDRESS_RATE_LIMIT, now),
+    enrollTokenLimiter: new RateLimiter(opts.enrollSuccessRateLimit?.perToken ?? DEFAULT_ENROLL_TOKEN_RATE_LIMIT, now),
     limits,
     heartbeatIntervalSec,
     secureCookies: opts.secureCookies ?? opts.https !== undefined,

@@ -50,6 +50,10 @@ export const PROTOCOL_LIMITS = {
   maxFindingsPerHeartbeat: 500,
   maxInstallsPerHeartbeat: 200,
   maxPacksPerHeartbeat: 50,
+  /** Shape limits on every request body, checked on its bytes before it is parsed. */
+  maxJsonDepth: 32,
+  maxJsonStringBytes: 16 * 1024,
+  maxJsonArrayItems: 1000,
   minHeartbeatIntervalSec: 10,
   maxHeartbeatIntervalSec: 86_400,
 } as const;

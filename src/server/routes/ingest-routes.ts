@@ -17,11 +17,19 @@ import {
 import { ApiError } from '../api-error.js';
 import { authenticateDevice, type AuthenticatedDevice } from '../device-auth.js';
 import { readBody } from '../request-body.js';
+import { hashToken } from '../secret-tokens.js';
+import type { TakeResult } from '../rate-limiter.js';
 import type { ServerContext } from '../server-context.js';
 
 function contentEncoding(req: FastifyRequest): string | undefined {
   const v = req.headers['content-encoding'];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function refuseOverBudget(r: TakeResult, where: string): void {
+  if (!r.allowed) {
+    throw new ApiError(429, 'rate_limited', `too many enrolments ${where}; retry in ${r.retryAfterSec} s (ask the partner if a site needs more)`, { retryAfterSec: r.retryAfterSec });
+  }
 }
 
 export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -47,19 +55,26 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     if (!gate.allowed) {
       throw new ApiError(429, 'rate_limited', `too many failed enrolments from this address; retry in ${gate.retryAfterSec} s`, { retryAfterSec: gate.retryAfterSec });
     }
+    refuseOverBudget(ctx.enrollAddressLimiter.check(req.ip), 'from this address');
     let res;
     let body;
+    let tokenKey = '';
     try {
       // Signed with a device credential: proof that the caller is the device re-enrolling
       // (docs/PROTOCOL.md, "Re-enrolment"); verified on the raw bytes before parsing.
       const proof = req.headers[AUTH_HEADERS.device] !== undefined ? authenticateRaw(req, API_PATHS.enroll) : undefined;
       body = readBody(EnrollRequestSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
+      tokenKey = hashToken(body.enrollToken).toString('hex');
+      refuseOverBudget(ctx.enrollTokenLimiter.check(tokenKey), 'with this token');
       res = ctx.ingest.enrol(body, ctx.now(), proof);
     } catch (e) {
-      // Refused enrolments count (the error handler logs them); server faults do not.
-      if (e instanceof ApiError && e.statusCode < 500) ctx.enrollFailureLimiter.take(req.ip);
+      // Refused enrolments count (the error handler logs them); server faults and budget refusals do not.
+      if (e instanceof ApiError && e.statusCode < 500 && e.code !== 'rate_limited') ctx.enrollFailureLimiter.take(req.ip);
       throw e;
     }
+    // Successful enrolments spend the budgets (docs/SERVER.md, "Limits and rate limits").
+    ctx.enrollAddressLimiter.take(req.ip);
+    ctx.enrollTokenLimiter.take(tokenKey);
     ctx.log.info('device enrolled', { deviceId: res.deviceId, tenant: res.tenant.name, hostname: body.host.hostname, reenrolled: res.reenrolled });
     const flagged = ctx.devices.get(res.deviceId)?.duplicate_of;
     if (flagged) ctx.log.warn('enrolment under a stable id another device holds: new record flagged as a possible duplicate', { deviceId: res.deviceId, duplicateOf: flagged, tenant: res.tenant.name });

@@ -1,0 +1,92 @@
+/**
+ * Issue 11, hole 3: deeply nested JSON stalled the event loop (a 2 KB gzip inflating to a
+ * million nested arrays), strings and inner arrays had no bound, and successful enrolments
+ * were never counted. Every refusal must come before JSON.parse sees the body.
+ */
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { enrol, enrollRequest, signedPost } from './helpers/signed-request.js';
+import { heartbeatFor } from './helpers/sample-reports.js';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer({
+    deviceRateLimit: { capacity: 1000, refillPerSec: 1000 },
+    trustProxy: ['127.0.0.1'],
+    enrollSuccessRateLimit: { perAddress: { capacity: 3, refillPerSec: 0.001 }, perToken: { capacity: 5, refillPerSec: 0.001 } },
+  });
+});
+afterAll(async () => srv.close());
+
+const nested = (depth: number) => Buffer.from('['.repeat(depth) + ']'.repeat(depth));
+
+async function postEnroll(body: Buffer, headers: Record<string, string> = {}) {
+  const res = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string } } };
+}
+
+describe('request shape limits (hole 3)', () => {
+  it('refuses a gzip bomb of a million nested arrays on the unauthenticated enrolment, naming the depth', async () => {
+    const bomb = gzipSync(nested(1_000_000), { level: 9 });
+    expect(bomb.length).toBeLessThan(8 * 1024);
+    const r = await postEnroll(bomb, { 'content-encoding': 'gzip', 'x-forwarded-for': '192.0.2.50' });
+    expect(r.status).toBe(400);
+    expect(r.body.error?.code).toBe('malformed_json');
+    expect(r.body.error?.message).toMatch(/nested deeper than 32/);
+    const plain = await postEnroll(nested(200_000), { 'x-forwarded-for': '192.0.2.50' });
+    expect(plain.status).toBe(400);
+    expect(plain.body.error?.message).toMatch(/nested deeper than 32/);
+    // Depth inside a string is text, not nesting.
+    const req = { ...enrollRequest('vigil_enroll_not-a-real-token-xx', 'hw-uuid-depth-0001'), agentVersion: '['.repeat(60) };
+    expect((await postEnroll(Buffer.from(JSON.stringify(req)), { 'x-forwarded-for': '192.0.2.50' })).body.error?.code).toBe('invalid_enroll_token');
+  });
+
+  it('refuses the same bomb on an authenticated heartbeat, after inflating it', async () => {
+    const e = await enrol(srv.url, srv.createToken('Depth Dental'), 'hw-uuid-depth-0002');
+    const cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
+    const r = await signedPost(srv.url, '/v1/heartbeats', cred, undefined, { raw: nested(1_000_000), gzip: true });
+    expect(r.status).toBe(400);
+    expect(r.body.error?.message).toMatch(/nested deeper than 32/);
+  });
+
+  it('refuses a string longer than the protocol allows anywhere in a body (a 100 KB finding title)', async () => {
+    const e = await enrol(srv.url, srv.createToken('String Dental'), 'hw-uuid-string-0001');
+    const cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
+    const hb = heartbeatFor(e.deviceId);
+    hb.findings[0]!.title = 'x'.repeat(100_000);
+    const r = await signedPost(srv.url, '/v1/heartbeats', cred, hb, { gzip: true });
+    expect(r.status).toBe(400);
+    expect(r.body.error?.message).toMatch(/string longer than 16384/);
+    // An inner array without a schema bound (advice steps) is bounded too.
+    const hb2 = heartbeatFor(e.deviceId);
+    hb2.findings[0]!.advice!.steps = Array.from({ length: 5000 }, () => 'step');
+    const r2 = await signedPost(srv.url, '/v1/heartbeats', cred, hb2, { gzip: true });
+    expect(r2.status).toBe(400);
+    expect(r2.body.error?.message).toMatch(/array longer than 1000/);
+    const stored = (await srv.admin<{ status: string }>(`/v1/devices/${e.deviceId}`)).body;
+    expect(stored.status).toBe('unknown');
+  });
+});
+
+describe('enrolment budget (hole 3)', () => {
+  it('counts successful enrolments per address and per token, and says when to retry', async () => {
+    const token = srv.createToken('Budget Dental');
+    const from = (ip: string, i: number) =>
+      fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify(enrollRequest(token, `hw-uuid-budget-${ip}-${i}`)) });
+    for (let i = 0; i < 3; i++) expect((await from('198.51.100.1', i)).status).toBe(201);
+    const fourth = await from('198.51.100.1', 3);
+    expect(fourth.status).toBe(429);
+    expect(fourth.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await fourth.json()) as { error: { code: string; message: string } }).error.message).toMatch(/enrolments from this address/);
+    // Another address may enrol until the token's budget (5) is spent.
+    expect((await from('198.51.100.2', 0)).status).toBe(201);
+    expect((await from('198.51.100.2', 1)).status).toBe(201);
+    const overToken = await from('198.51.100.3', 0);
+    expect(overToken.status).toBe(429);
+    expect(((await overToken.json()) as { error: { message: string } }).error.message).toMatch(/enrolments with this token/);
+    // Other tokens are not affected.
+    const other = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.4' }, body: JSON.stringify(enrollRequest(srv.createToken('Other Budget'), 'hw-uuid-budget-other')) });
+    expect(other.status).toBe(201);
+  });
+});

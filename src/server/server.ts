@@ -11,6 +11,7 @@ import { TenantStore } from './database/tenant-store.js';
 import { DeviceStore } from './database/device-store.js';
 import { AlertStore } from './database/alert-store.js';
 import { NonceStore } from './database/nonce-store.js';
+import { SessionStore } from './database/session-store.js';
 import { IngestService } from './ingest-service.js';
 import { AdminAuth } from './admin-auth.js';
 import { RateLimiter, type RatePolicy } from './rate-limiter.js';
@@ -25,8 +26,6 @@ export interface ServerOptions {
   db: Db;
   /** SHA-256 of the admin token. */
   adminTokenHash: Buffer;
-  /** Key that signs fleet-page session cookies. */
-  sessionKey: Buffer;
   logger?: Logger;
   /** The heartbeat interval devices are told to use. */
   heartbeatIntervalSec?: number;
@@ -80,6 +79,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const devices = new DeviceStore(opts.db);
   const alerts = new AlertStore(opts.db);
   const nonces = new NonceStore(opts.db);
+  const sessions = new SessionStore(opts.db);
   const ctx: ServerContext = {
     db: opts.db,
     tenants,
@@ -87,7 +87,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     alerts,
     nonces,
     ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces }, () => heartbeatIntervalSec, limits.replayWindowSec),
-    adminAuth: new AdminAuth(opts.adminTokenHash, opts.sessionKey, now),
+    adminAuth: new AdminAuth(opts.adminTokenHash, sessions, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
     enrollFailureLimiter: new RateLimiter(opts.enrollFailureRateLimit ?? DEFAULT_ENROLL_FAILURE_RATE_LIMIT, now),
@@ -149,11 +149,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerAdminRoutes(app, ctx);
   registerFleetPageRoutes(app, ctx);
 
-  // Forget request nonces once their timestamps have left the replay window.
+  // Forget request nonces once their timestamps have left the replay window, and expired sessions.
   const purge = setInterval(() => {
     try {
       const n = nonces.purge(now());
       if (n) log.debug('purged request nonces', { count: n });
+      sessions.purge(now());
     } catch (err) {
       log.error('nonce purge failed', { error: err });
     }

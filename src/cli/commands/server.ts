@@ -18,7 +18,8 @@ import { createJsonLogger, type LogLevel } from '../../core/logging/logger.js';
 import { isLoopbackHost } from '../../core/report/server-url.js';
 import { openDatabase, type Db } from '../../server/database/open-database.js';
 import { TenantStore } from '../../server/database/tenant-store.js';
-import { AdminTokenError, resetAdminToken, resolveAdminToken, sessionKey } from '../../server/admin-token.js';
+import { AdminTokenError, resetAdminToken, resolveAdminToken } from '../../server/admin-token.js';
+import { SessionStore } from '../../server/database/session-store.js';
 import { buildServer } from '../../server/server.js';
 
 const HELP = `usage: vigil server <start | token create | token list | token revoke | admin-token reset> [options]
@@ -105,8 +106,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'admin-token' && rest[0] === 'reset') {
     const { values } = parse(rest.slice(1), { db: { type: 'string' } });
-    const token = withDb(dbPath(io, values.db as string | undefined), (db) => resetAdminToken(new TenantStore(db)));
-    io.stdout(`New admin token (shown once; the old one no longer works):\n${token}\n`);
+    const token = withDb(dbPath(io, values.db as string | undefined), (db) => resetAdminToken(new TenantStore(db), new SessionStore(db)));
+    io.stdout(`New admin token (shown once; the old one no longer works, and every fleet-page session has ended):\n${token}\n`);
     return EXIT.ok;
   }
   if (sub === 'backup') return backup(rest, io);
@@ -281,7 +282,6 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     const app = await buildServer({
       db,
       adminTokenHash: admin.tokenHash,
-      sessionKey: sessionKey(store),
       logger: log,
       ...(interval !== undefined ? { heartbeatIntervalSec: interval } : {}),
       ...(https ? { https } : {}),

@@ -105,6 +105,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN duplicate_of TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'fleet-page sessions kept on the server (issue 11, hole 4)',
+    sql: `
+      CREATE TABLE admin_sessions (
+        id_hash           BLOB PRIMARY KEY,
+        admin_token_hash  BLOB NOT NULL,
+        created_at        INTEGER NOT NULL,
+        expires_at        INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX admin_sessions_by_expiry ON admin_sessions(expires_at);
+      -- Cookies signed with this key (the old stateless sessions) are no longer accepted.
+      DELETE FROM settings WHERE key = 'session_key';
+    `,
+  },
 ];
 
 /** Applies the migrations this database has not seen; returns the versions applied. */

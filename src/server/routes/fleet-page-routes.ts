@@ -55,6 +55,7 @@ export function registerFleetPageRoutes(app: FastifyInstance, ctx: ServerContext
 
   app.post('/logout', async (req, reply) => {
     if (!sameOrigin(req)) throw new ApiError(403, 'unauthorized', 'cross-origin form post refused');
+    ctx.adminAuth.endSession(req.headers.cookie);
     return reply.header('set-cookie', clearedSessionCookie(secure(req))).redirect('/login', 303);
   });
 

@@ -52,6 +52,7 @@ export function deviceDetail(row: DeviceRow, nowMs: number): DeviceDetail {
     packs: hb?.packs ?? [],
     outbox: hb?.outbox ?? null,
     alertCount: row.alert_count,
+    refusedAlerts: row.alerts_refused,
     possibleDuplicateOf: row.duplicate_of,
     heartbeatSeq: row.heartbeat_seq,
     findings: hb?.findings ?? [],

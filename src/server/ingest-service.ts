@@ -12,6 +12,15 @@ import type { NonceStore } from './database/nonce-store.js';
 import type { AuthenticatedDevice } from './device-auth.js';
 import { ApiError } from './api-error.js';
 import { checkSentAt } from './heartbeat-order.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+export interface StoredAlerts {
+  stored: string[];
+  duplicates: string[];
+  /** Not stored: over this device's alert quota (counted on the device); absent when none. */
+  refused?: string[];
+  retryAfterSec?: number;
+}
 
 export interface IngestStores {
   db: Db;
@@ -30,6 +39,8 @@ export class IngestService {
     private readonly s: IngestStores,
     private readonly heartbeatIntervalSec: () => number,
     private readonly replayWindowSec: number,
+    /** Per-device alert quota, in alerts (docs/SERVER.md, "Alert quota and retention"). */
+    private readonly alertQuota: RateLimiter,
   ) {
     this.enrolTx = s.db.transaction((req: EnrollRequest, nowMs: number, proof: AuthenticatedDevice | undefined): EnrollResponse => {
       const token = s.tenants.checkToken(req.enrollToken, nowMs);
@@ -59,10 +70,18 @@ export class IngestService {
     });
     this.alertsTx = s.db.transaction((device: AuthenticatedDevice, alerts: readonly Alert[], nowMs: number) => {
       if (!s.nonces.claim(device.id, device.nonce, device.nonceExpiresAtMs)) throw replay();
-      const r = s.alerts.insert(device.id, device.tenantId, alerts, nowMs);
+      // Resends of stored alerts are duplicates and cost no quota; new ones are stored while
+      // the quota lasts, and the rest refused by id, counted, never dropped silently.
+      const known = s.alerts.known(device.id, alerts.map((a) => a.alertId));
+      const fresh = alerts.filter((a) => !known.has(a.alertId));
+      const quota = this.alertQuota.takeUpTo(device.id, fresh.length);
+      const admitted = new Set(fresh.slice(0, quota.granted).map((a) => a.alertId));
+      const r = s.alerts.insert(device.id, device.tenantId, alerts.filter((a) => known.has(a.alertId) || admitted.has(a.alertId)), nowMs);
+      const refused = fresh.slice(quota.granted).map((a) => a.alertId);
       s.devices.countAlerts(device.id, r.stored.length);
+      s.devices.countRefusedAlerts(device.id, refused.length);
       s.devices.touch(device.id, nowMs);
-      return r;
+      return refused.length ? { ...r, refused, retryAfterSec: quota.retryAfterSec } : r;
     });
   }
 
@@ -76,7 +95,7 @@ export class IngestService {
   }
 
   /** Stored durably (synchronous=FULL) before the agent is told, since it then forgets them. */
-  storeAlerts(device: AuthenticatedDevice, alerts: readonly Alert[], nowMs: number): { stored: string[]; duplicates: string[] } {
+  storeAlerts(device: AuthenticatedDevice, alerts: readonly Alert[], nowMs: number): StoredAlerts {
     this.s.db.pragma('synchronous = FULL');
     try {
       return this.alertsTx(device, alerts, nowMs);

@@ -36,6 +36,10 @@ export interface ServerOptions {
   /** Budgets for successful enrolments, per client address and per enrolment token. */
   enrollSuccessRateLimit?: { perAddress?: RatePolicy; perToken?: RatePolicy };
   limits?: Partial<ServerLimits>;
+  /** Per-device alert quota, counted in alerts (not requests). */
+  alertQuota?: RatePolicy;
+  /** Alerts received longer ago than this are deleted (hourly, and at start). */
+  alertRetentionDays?: number;
   /** Mark cookies Secure (set when the server is reached over https, e.g. behind a TLS proxy). */
   secureCookies?: boolean;
   /**
@@ -66,6 +70,14 @@ export const DEFAULT_ENROLL_ADDRESS_RATE_LIMIT: RatePolicy = { capacity: 1000, r
 /** Successful enrolments per token, across all addresses: 5,000 at once, then one per second. */
 export const DEFAULT_ENROLL_TOKEN_RATE_LIMIT: RatePolicy = { capacity: 5000, refillPerSec: 1 };
 
+/**
+ * Alerts per device: 500 at once, then 500 an hour. A compromised PC raises a handful of
+ * scan alerts and one per C2 connection the watcher sees (beacons come minutes apart), so
+ * only a runaway or hostile device meets it; its excess is refused by id and counted.
+ */
+export const DEFAULT_ALERT_QUOTA: RatePolicy = { capacity: 500, refillPerSec: 500 / 3600 };
+export const DEFAULT_ALERT_RETENTION_DAYS = 365;
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const now = opts.now ?? Date.now;
   const log = opts.logger ?? silentLogger;
@@ -86,7 +98,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     devices,
     alerts,
     nonces,
-    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces }, () => heartbeatIntervalSec, limits.replayWindowSec),
+    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces }, () => heartbeatIntervalSec, limits.replayWindowSec, new RateLimiter(opts.alertQuota ?? DEFAULT_ALERT_QUOTA, now)),
     adminAuth: new AdminAuth(opts.adminTokenHash, sessions, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
@@ -161,6 +173,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }, 60_000);
   purge.unref();
   app.addHook('onClose', async () => clearInterval(purge));
+
+  // Alert retention: at start, then hourly.
+  const retentionMs = (opts.alertRetentionDays ?? DEFAULT_ALERT_RETENTION_DAYS) * 86_400_000;
+  const applyRetention = (): void => {
+    try {
+      const n = alerts.purgeReceivedBefore(now() - retentionMs);
+      if (n) log.info('deleted alerts past the retention period', { count: n, days: opts.alertRetentionDays ?? DEFAULT_ALERT_RETENTION_DAYS });
+    } catch (err) {
+      log.error('alert retention failed', { error: err });
+    }
+  };
+  applyRetention();
+  const retention = setInterval(applyRetention, 3_600_000);
+  retention.unref();
+  app.addHook('onClose', async () => clearInterval(retention));
 
   return app;
 }

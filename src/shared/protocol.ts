@@ -179,6 +179,8 @@ export const HeartbeatResponseSchema = z.object({
    * continues above it.
    */
   heartbeatSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+  /** Added in v1.1 (optional): alerts from this device the server refused over its quota, in total. */
+  refusedAlerts: z.number().int().nonnegative().optional(),
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
@@ -212,6 +214,13 @@ export const AlertsResponseSchema = z.object({
   stored: z.array(AlertIdSchema),
   /** Ids the server already had from this device (stored once, by an earlier request). */
   duplicates: z.array(AlertIdSchema),
+  /**
+   * Added in v1.1 (optional): ids NOT stored because this device is over its alert quota.
+   * Counted by the server (the device's `refusedAlerts`); the agent keeps them and sends
+   * them again after `retryAfterSec`.
+   */
+  refused: z.array(AlertIdSchema).optional(),
+  retryAfterSec: z.number().int().nonnegative().optional(),
 });
 export type AlertsResponse = z.infer<typeof AlertsResponseSchema>;
 
@@ -279,6 +288,8 @@ export const DeviceViewSchema = z.object({
   packs: z.array(PackRefSchema),
   outbox: OutboxSummarySchema.nullable(),
   alertCount: z.number().int().nonnegative(),
+  /** Alerts refused over this device's quota (not stored; the agent keeps and resends them). */
+  refusedAlerts: z.number().int().nonnegative(),
   /**
    * Set when this record was enrolled with the stable id another record of the tenant holds,
    * without proof of that record's credential: a reinstalled PC, a cloned VM, or an
@@ -320,6 +331,8 @@ export const AdminListQuerySchema = z
     tenant: ShortText.optional(),
     deviceId: DeviceIdSchema.optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+    /** Alerts to skip (newest first): the next page is offset + limit. */
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })
   .strict();
 export type AdminListQuery = z.infer<typeof AdminListQuerySchema>;

@@ -3,6 +3,7 @@
  *
  *   vigil server start [--db FILE] [--host 127.0.0.1] [--port 8740] [--heartbeat-interval SEC]
  *                      [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDRS] [--log-level LEVEL]
+ *                      [--alert-retention-days N]
  *   vigil server token create --tenant NAME [--expires-days N] [--max-uses N] [--db FILE] [--json]
  *   vigil server token list [--db FILE] [--json]
  *   vigil server token revoke TOKEN_ID [--db FILE]
@@ -29,6 +30,7 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
       --host ADDR            address to listen on (default 127.0.0.1)
       --port N               port (default 8740; 0 picks a free one)
       --heartbeat-interval S heartbeat interval devices are told to use (default 60)
+      --alert-retention-days N  delete alerts received more than N days ago (default 365)
       --tls-cert FILE, --tls-key FILE   serve https directly
       --trust-proxy ADDRS    comma-separated IPs/CIDRs of your TLS reverse proxy: believe
                              its X-Forwarded-For/-Proto/-Host (client address, Secure cookies)
@@ -235,6 +237,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     host: { type: 'string' },
     port: { type: 'string' },
     'heartbeat-interval': { type: 'string' },
+    'alert-retention-days': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'trust-proxy': { type: 'string' },
@@ -250,6 +253,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   if (port > 65535) throw new UsageError('--port must be at most 65535');
   const interval = positiveInt('--heartbeat-interval', values['heartbeat-interval'] as string | undefined, 10);
   if (interval !== undefined && interval > 86_400) throw new UsageError('--heartbeat-interval must be at most 86400');
+  const retentionDays = positiveInt('--alert-retention-days', values['alert-retention-days'] as string | undefined, 1);
   const level = (values['log-level'] as string | undefined) ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error`);
   const certFile = values['tls-cert'] as string | undefined;
@@ -284,6 +288,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
       adminTokenHash: admin.tokenHash,
       logger: log,
       ...(interval !== undefined ? { heartbeatIntervalSec: interval } : {}),
+      ...(retentionDays !== undefined ? { alertRetentionDays: retentionDays } : {}),
       ...(https ? { https } : {}),
       ...(trustProxy.length ? { trustProxy } : {}),
     });

@@ -43,6 +43,7 @@ export interface DeviceRow {
   alert_count: number;
   heartbeat_seq: number | null;
   duplicate_of: string | null;
+  alerts_refused: number;
 }
 
 export type EnrolOutcome =
@@ -56,7 +57,7 @@ const REPLACED_KEY_PREFIX = 'replaced:';
 
 const DEVICE_COLUMNS = `d.id, d.tenant_id, t.name AS tenant_name, d.stable_id_source, d.hostname, d.platform, d.os_release, d.arch,
   d.agent_version, d.enrolled_at, d.enrol_count, d.revoked_at, d.last_seen_at, d.heartbeat_interval_sec, d.status,
-  d.heartbeat_json, d.alert_count, d.heartbeat_seq, d.duplicate_of`;
+  d.heartbeat_json, d.alert_count, d.heartbeat_seq, d.duplicate_of, d.alerts_refused`;
 
 function statements(db: Db) {
   return {
@@ -86,6 +87,8 @@ function statements(db: Db) {
     touch: db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
     revoke: db.prepare('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     countAlerts: db.prepare('UPDATE devices SET alert_count = alert_count + ? WHERE id = ?'),
+    countRefused: db.prepare('UPDATE devices SET alerts_refused = alerts_refused + ? WHERE id = ?'),
+    refusedOf: db.prepare<[string], { alerts_refused: number }>('SELECT alerts_refused FROM devices WHERE id = ?'),
     get: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE d.id = ?`),
     list: db.prepare<[number], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d JOIN tenants t ON t.id = d.tenant_id ORDER BY t.name, d.hostname, d.id LIMIT ?`),
     listTenant: db.prepare<[string, number], DeviceRow>(
@@ -184,6 +187,14 @@ export class DeviceStore {
 
   countAlerts(deviceId: string, n: number): void {
     if (n > 0) this.q.countAlerts.run(n, deviceId);
+  }
+
+  countRefusedAlerts(deviceId: string, n: number): void {
+    if (n > 0) this.q.countRefused.run(n, deviceId);
+  }
+
+  refusedAlerts(deviceId: string): number {
+    return this.q.refusedOf.get(deviceId)?.alerts_refused ?? 0;
   }
 
   revoke(deviceId: string, nowMs: number): boolean {

@@ -120,6 +120,13 @@ export const MIGRATIONS: readonly Migration[] = [
       DELETE FROM settings WHERE key = 'session_key';
     `,
   },
+  {
+    version: 5,
+    name: 'alerts refused over the per-device quota are counted (issue 11, hole 5)',
+    sql: `
+      ALTER TABLE devices ADD COLUMN alerts_refused INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** Applies the migrations this database has not seen; returns the versions applied. */

@@ -73,7 +73,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
     const q = validate(AdminListQuerySchema, req.query);
     return {
       alerts: ctx.alerts
-        .list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}), limit: q.limit })
+        .list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}), limit: q.limit, offset: q.offset })
         .map(alertView),
     };
   });

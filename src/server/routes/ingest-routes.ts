@@ -86,7 +86,13 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     const hb = readBody(HeartbeatSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
     if (hb.deviceId !== device.id) throw new ApiError(403, 'device_mismatch', 'the body names another device than the credential');
     const r = ctx.ingest.heartbeat(device, hb, ctx.now());
-    return { ok: true, heartbeatIntervalSec: ctx.heartbeatIntervalSec, serverTime: new Date(ctx.now()).toISOString(), heartbeatSeq: r.shownSeq };
+    return {
+      ok: true,
+      heartbeatIntervalSec: ctx.heartbeatIntervalSec,
+      serverTime: new Date(ctx.now()).toISOString(),
+      heartbeatSeq: r.shownSeq,
+      refusedAlerts: ctx.devices.refusedAlerts(device.id),
+    };
   });
 
   app.post(API_PATHS.alerts, async (req): Promise<AlertsResponse> => {
@@ -95,6 +101,7 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     if (body.deviceId !== device.id) throw new ApiError(403, 'device_mismatch', 'the body names another device than the credential');
     const res = ctx.ingest.storeAlerts(device, body.alerts, ctx.now());
     if (res.stored.length) ctx.log.warn('alerts received', { deviceId: device.id, stored: res.stored.length, duplicates: res.duplicates.length });
+    if (res.refused) ctx.log.warn('alerts refused over the device quota', { deviceId: device.id, refused: res.refused.length });
     return res;
   });
 }

@@ -109,6 +109,20 @@ describe('Reporter', () => {
     expect((await srv.admin<DeviceDetail>(`/v1/devices/${id}`)).body.heartbeatSeq).toBe(5);
   });
 
+  it('keeps alerts the server refuses over the device quota, and delivers them once the quota refills', async () => {
+    let clock = Date.now();
+    const srv = await server({ alertQuota: { capacity: 30, refillPerSec: 1 }, now: () => clock });
+    const { outbox, reporter } = await setup(srv, { token: srv.createToken('Quota Dental') });
+    for (let i = 0; i < 50; i++) await outbox.enqueueAlert(connectionAlert(i));
+    const out = await reporter.flushNow();
+    expect(out).toMatchObject({ ok: false, sentAlerts: 30, failure: { code: 'rate_limited', action: 'retry' } });
+    expect(outbox.stats()).toMatchObject({ pendingAlerts: 20, rejectedAlerts: 0, droppedAlerts: 0 });
+    clock += 60_000;
+    expect(await reporter.flushNow()).toMatchObject({ ok: true, sentAlerts: 20 });
+    expect(outbox.stats().pendingAlerts).toBe(0);
+    expect((await srv.admin<AlertList>('/v1/alerts?limit=1000')).body.alerts).toHaveLength(50);
+  });
+
   it('keeps everything while the server is down, backs off, and delivers once it is back', async () => {
     const first = await server();
     const token = first.createToken('Acme Dental');

@@ -142,9 +142,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     const apiErr = toApiError(err);
-    if (apiErr.statusCode >= 500) log.error('request failed', { method: req.method, url: req.url, error: err });
+    // The path only: a query string may carry a secret (someone sending ?token=...).
+    const url = pathOf(req.url);
+    if (apiErr.statusCode >= 500) log.error('request failed', { method: req.method, url, error: err });
     else if (apiErr.code !== 'rate_limited') {
-      log.info('request refused', { method: req.method, url: req.url.slice(0, 200), status: apiErr.statusCode, code: apiErr.code, device: req.headers['x-vigil-device'] });
+      log.info('request refused', { method: req.method, url, status: apiErr.statusCode, code: apiErr.code, device: req.headers['x-vigil-device'] });
     }
     if (apiErr.extra.retryAfterSec !== undefined) reply.header('retry-after', String(apiErr.extra.retryAfterSec));
     if (apiErr.code === 'unauthorized' && req.url.startsWith('/v1/')) reply.header('www-authenticate', 'Bearer realm="vigil-admin"');
@@ -152,7 +154,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.setNotFoundHandler((req, reply) => {
-    const e = new ApiError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`);
+    const e = new ApiError(404, 'not_found', `no route ${req.method} ${pathOf(req.url)}`);
     return reply.code(404).send(e.body());
   });
 
@@ -190,6 +192,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.addHook('onClose', async () => clearInterval(retention));
 
   return app;
+}
+
+/** A request URL without its query string or fragment, cut to 200 characters: what logs and errors may show. */
+export function pathOf(url: string): string {
+  return url.split(/[?#]/, 1)[0]!.slice(0, 200);
 }
 
 function toApiError(err: FastifyError | ApiError): ApiError {

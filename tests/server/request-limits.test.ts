@@ -27,14 +27,14 @@ async function postEnroll(body: Buffer, headers: Record<string, string> = {}) {
 }
 
 describe('request shape limits (hole 3)', () => {
-  it('refuses a gzip bomb of a million nested arrays on the unauthenticated enrolment, naming the depth', async () => {
+  it('refuses a gzip bomb of a million nested arrays on the unauthenticated enrolment, and deep nesting, before parsing', async () => {
     const bomb = gzipSync(nested(1_000_000), { level: 9 });
     expect(bomb.length).toBeLessThan(8 * 1024);
+    // An enrolment inflates to at most 16 KiB (a real one is under 1 KB).
     const r = await postEnroll(bomb, { 'content-encoding': 'gzip', 'x-forwarded-for': '192.0.2.50' });
-    expect(r.status).toBe(400);
-    expect(r.body.error?.code).toBe('malformed_json');
-    expect(r.body.error?.message).toMatch(/nested deeper than 32/);
-    const plain = await postEnroll(nested(200_000), { 'x-forwarded-for': '192.0.2.50' });
+    expect(r.status).toBe(413);
+    expect(r.body.error?.code).toBe('payload_too_large');
+    const plain = await postEnroll(nested(8000), { 'x-forwarded-for': '192.0.2.50' });
     expect(plain.status).toBe(400);
     expect(plain.body.error?.message).toMatch(/nested deeper than 32/);
     // Depth inside a string is text, not nesting.
@@ -88,5 +88,26 @@ describe('enrolment budget (hole 3)', () => {
     // Other tokens are not affected.
     const other = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.4' }, body: JSON.stringify(enrollRequest(srv.createToken('Other Budget'), 'hw-uuid-budget-other')) });
     expect(other.status).toBe(201);
+  });
+});
+
+describe('failed-enrolment lockout behind one NAT (issue 11)', () => {
+  it('a PC looping on a wrong token locks out only failing enrolments: valid ones from the same address pass', async () => {
+    const nat = await startTestServer({ trustProxy: ['127.0.0.1'], enrollFailureRateLimit: { capacity: 3, refillPerSec: 0.001 } });
+    try {
+      const post = (body: unknown) =>
+        fetch(nat.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' }, body: JSON.stringify(body) });
+      for (let i = 0; i < 3; i++) expect((await post(enrollRequest('vigil_enroll_a-wrong-token-from-a-bad-script', `hw-uuid-nat-bad-${i}`))).status).toBe(401);
+      // The address is over its failure budget: a wrong token, or a malformed body, is refused unread.
+      const locked = await post(enrollRequest('vigil_enroll_a-wrong-token-from-a-bad-script', 'hw-uuid-nat-bad-9'));
+      expect(locked.status).toBe(429);
+      expect(locked.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect((await post({ nonsense: true })).status).toBe(429);
+      // Every other PC behind the NAT, with the right token, still enrols.
+      const token = nat.createToken('NAT Dental');
+      for (let i = 0; i < 3; i++) expect((await post(enrollRequest(token, `hw-uuid-nat-good-${i}`))).status).toBe(201);
+    } finally {
+      await nat.close();
+    }
   });
 });

@@ -26,6 +26,9 @@ function contentEncoding(req: FastifyRequest): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Decoded bytes read of an enrolment request (a real one is under 1 KB). */
+const ENROLL_BODY_BYTES = 16 * 1024;
+
 function refuseOverBudget(r: TakeResult, where: string): void {
   if (!r.allowed) {
     throw new ApiError(429, 'rate_limited', `too many enrolments ${where}; retry in ${r.retryAfterSec} s (ask the partner if a site needs more)`, { retryAfterSec: r.retryAfterSec });
@@ -50,11 +53,15 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
   };
 
   app.post(API_PATHS.enroll, async (req, reply) => {
-    // Checked before the body is even inflated: an address that keeps failing costs nothing.
+    // An address over its failed-enrolment budget (a PC looping on a wrong token, or someone
+    // trying tokens) gets 429 for anything but an enrolment with a valid token: one bad PC
+    // behind a site's NAT must not lock out the others. Its bodies are read only up to
+    // ENROLL_BODY_BYTES (an enrolment is under 1 KB), so a locked-out address costs little.
     const gate = ctx.enrollFailureLimiter.check(req.ip);
-    if (!gate.allowed) {
-      throw new ApiError(429, 'rate_limited', `too many failed enrolments from this address; retry in ${gate.retryAfterSec} s`, { retryAfterSec: gate.retryAfterSec });
-    }
+    const lockedOut = (): ApiError =>
+      new ApiError(429, 'rate_limited', `too many failed enrolments from this address; retry in ${gate.allowed ? 1 : gate.retryAfterSec} s (enrolments with a valid token still pass)`, {
+        retryAfterSec: gate.allowed ? 1 : gate.retryAfterSec,
+      });
     refuseOverBudget(ctx.enrollAddressLimiter.check(req.ip), 'from this address');
     let res;
     let body;
@@ -63,13 +70,17 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
       // Signed with a device credential: proof that the caller is the device re-enrolling
       // (docs/PROTOCOL.md, "Re-enrolment"); verified on the raw bytes before parsing.
       const proof = req.headers[AUTH_HEADERS.device] !== undefined ? authenticateRaw(req, API_PATHS.enroll) : undefined;
-      body = readBody(EnrollRequestSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
+      body = readBody(EnrollRequestSchema, req.body, contentEncoding(req), Math.min(ENROLL_BODY_BYTES, ctx.limits.maxDecodedBodyBytes));
+      if (!gate.allowed && !ctx.tenants.checkToken(body.enrollToken, ctx.now()).ok) throw lockedOut();
       tokenKey = hashToken(body.enrollToken).toString('hex');
       refuseOverBudget(ctx.enrollTokenLimiter.check(tokenKey), 'with this token');
       res = ctx.ingest.enrol(body, ctx.now(), proof);
     } catch (e) {
       // Refused enrolments count (the error handler logs them); server faults and budget refusals do not.
-      if (e instanceof ApiError && e.statusCode < 500 && e.code !== 'rate_limited') ctx.enrollFailureLimiter.take(req.ip);
+      if (e instanceof ApiError && e.statusCode < 500 && e.code !== 'rate_limited') {
+        if (!gate.allowed) throw lockedOut();
+        ctx.enrollFailureLimiter.take(req.ip);
+      }
       throw e;
     }
     // Successful enrolments spend the budgets (docs/SERVER.md, "Limits and rate limits").

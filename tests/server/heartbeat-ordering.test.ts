@@ -83,3 +83,21 @@ describe('heartbeat ordering (hole 1)', () => {
     expect(await status(cred.deviceId)).toBe('compromised');
   });
 });
+
+describe('migration 2', () => {
+  it('caps a future-dated heartbeat stored before the fix at the time it was last seen', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const { MIGRATIONS, migrate } = await import('../../src/server/database/migrations.js');
+    const db = new Database(':memory:');
+    migrate(db, MIGRATIONS.filter((m) => m.version === 1));
+    db.prepare("INSERT INTO tenants (id, name, created_at) VALUES ('ten_1', 'Old Dental', 0)").run();
+    const seen = Date.parse('2026-11-20T09:00:00Z');
+    db.prepare(
+      `INSERT INTO devices (id, tenant_id, stable_id, stable_id_source, secret, hostname, platform, agent_version, enrolled_at, heartbeat_interval_sec, last_seen_at, heartbeat_sent_at, status)
+       VALUES ('dev_AAAAAAAAAAAAAAAAAAAAAA', 'ten_1', 'hw-1', 'hardware', x'00', 'PC', 'windows', '0.1.0', 0, 60, ?, ?, 'ok')`,
+    ).run(seen, Date.parse('2099-01-01T00:00:00Z'));
+    migrate(db);
+    expect(db.prepare('SELECT heartbeat_sent_at AS t, heartbeat_seq AS s FROM devices').get()).toEqual({ t: seen, s: null });
+    db.close();
+  });
+});

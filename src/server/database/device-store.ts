@@ -122,7 +122,7 @@ export class DeviceStore {
       this.q.reenrol.run(secret, req.stableIdSource, h.hostname, h.platform, h.osRelease ?? null, h.arch ?? null, req.agentVersion, nowMs, heartbeatIntervalSec, holder.id);
       return { ok: true, deviceId: holder.id, secret, reenrolled: true, duplicateOf: null };
     }
-    if (holder?.revoked_at !== null && holder?.revoked_at !== undefined) return { ok: false, reason: 'revoked' };
+    if (holder && holder.revoked_at !== null) return { ok: false, reason: 'revoked' };
     const id = newId('dev_');
     const key = holder ? `${DUPLICATE_KEY_PREFIX}${id}` : req.stableId;
     const duplicateOf = holder?.id ?? null;

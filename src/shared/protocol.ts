@@ -70,6 +70,16 @@ export const NonceSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
 
 const ShortText = z.string().min(1).max(256);
 
+/**
+ * Host facts as they cross the wire: the scan's own schema with every string bounded
+ * (DNS names are at most 253 characters; a 16 KiB hostname is not a PC).
+ */
+export const WireHostFactsSchema = HostFactsSchema.extend({
+  hostname: z.string().min(1).max(256),
+  osRelease: z.string().max(256).optional(),
+  arch: z.string().max(64).optional(),
+});
+
 // ---------------------------------------------------------------------------------------
 // POST /v1/enroll
 // ---------------------------------------------------------------------------------------
@@ -87,7 +97,7 @@ export const EnrollRequestSchema = z.object({
    */
   stableId: z.string().min(8).max(200),
   stableIdSource: StableIdSourceSchema,
-  host: HostFactsSchema,
+  host: WireHostFactsSchema,
   agentVersion: z.string().min(1).max(64),
 });
 export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
@@ -124,6 +134,13 @@ export const InstallSummarySchema = InstallSchema.pick({
   location: true,
   version: true,
   versionClass: true,
+}).extend({
+  application: z.string().max(128),
+  applicationName: z.string().max(256),
+  user: z.string().max(256).optional(),
+  /** A folder path (Windows long paths can exceed MAX_PATH; 4096 is Linux's PATH_MAX). */
+  location: z.string().max(4096),
+  version: z.string().max(128).optional(),
 });
 export type InstallSummary = z.infer<typeof InstallSummarySchema>;
 
@@ -153,7 +170,7 @@ export const HeartbeatSchema = z.object({
    */
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
   agentVersion: z.string().min(1).max(64),
-  host: HostFactsSchema,
+  host: WireHostFactsSchema,
   /** The device status; `unknown` before the first scan completes. */
   status: StatusSchema,
   verdict: VerdictSchema.nullable(),

@@ -64,6 +64,13 @@ describe('request shape limits (hole 3)', () => {
     const r2 = await signedPost(srv.url, '/v1/heartbeats', cred, hb2, { gzip: true });
     expect(r2.status).toBe(400);
     expect(r2.body.error?.message).toMatch(/array longer than 1000/);
+    // Fields that reach the database's columns and the fleet page have their own, tighter bounds.
+    const hb3 = heartbeatFor(e.deviceId);
+    hb3.host.hostname = 'H'.repeat(300);
+    const r3 = await signedPost(srv.url, '/v1/heartbeats', cred, hb3);
+    expect(r3.status).toBe(400);
+    expect(r3.body.error?.code).toBe('invalid_request');
+    expect(r3.body.error?.message).toMatch(/host\.hostname/);
     const stored = (await srv.admin<{ status: string }>(`/v1/devices/${e.deviceId}`)).body;
     expect(stored.status).toBe('unknown');
   });

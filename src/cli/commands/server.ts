@@ -3,7 +3,7 @@
  *
  *   vigil server start [--db FILE] [--host 127.0.0.1] [--port 8740] [--heartbeat-interval SEC]
  *                      [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDRS] [--log-level LEVEL]
- *                      [--alert-retention-days N]
+ *                      [--alert-retention-days N] [--enrol-burst-per-address N]
  *   vigil server token create --tenant NAME [--expires-days N] [--max-uses N] [--db FILE] [--json]
  *   vigil server token list [--db FILE] [--json]
  *   vigil server token revoke TOKEN_ID [--db FILE]
@@ -21,7 +21,7 @@ import { openDatabase, type Db } from '../../server/database/open-database.js';
 import { TenantStore } from '../../server/database/tenant-store.js';
 import { AdminTokenError, resetAdminToken, resolveAdminToken } from '../../server/admin-token.js';
 import { SessionStore } from '../../server/database/session-store.js';
-import { buildServer } from '../../server/server.js';
+import { buildServer, DEFAULT_ENROLL_ADDRESS_RATE_LIMIT } from '../../server/server.js';
 
 const HELP = `usage: vigil server <start | token create | token list | token revoke | admin-token reset> [options]
 
@@ -31,6 +31,8 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
       --port N               port (default 8740; 0 picks a free one)
       --heartbeat-interval S heartbeat interval devices are told to use (default 60)
       --alert-retention-days N  delete alerts received more than N days ago (default 365)
+      --enrol-burst-per-address N  successful enrolments one address may make at once
+                             (default 1000, then one per 2 s; raise it for a bigger site behind one NAT)
       --tls-cert FILE, --tls-key FILE   serve https directly
       --trust-proxy ADDRS    comma-separated IPs/CIDRs of your TLS reverse proxy: believe
                              its X-Forwarded-For/-Proto/-Host (client address, Secure cookies)
@@ -238,6 +240,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     port: { type: 'string' },
     'heartbeat-interval': { type: 'string' },
     'alert-retention-days': { type: 'string' },
+    'enrol-burst-per-address': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'trust-proxy': { type: 'string' },
@@ -254,6 +257,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   const interval = positiveInt('--heartbeat-interval', values['heartbeat-interval'] as string | undefined, 10);
   if (interval !== undefined && interval > 86_400) throw new UsageError('--heartbeat-interval must be at most 86400');
   const retentionDays = positiveInt('--alert-retention-days', values['alert-retention-days'] as string | undefined, 1);
+  const enrolBurst = positiveInt('--enrol-burst-per-address', values['enrol-burst-per-address'] as string | undefined, 1);
   const level = (values['log-level'] as string | undefined) ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error`);
   const certFile = values['tls-cert'] as string | undefined;
@@ -289,6 +293,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
       logger: log,
       ...(interval !== undefined ? { heartbeatIntervalSec: interval } : {}),
       ...(retentionDays !== undefined ? { alertRetentionDays: retentionDays } : {}),
+      ...(enrolBurst !== undefined ? { enrollSuccessRateLimit: { perAddress: { ...DEFAULT_ENROLL_ADDRESS_RATE_LIMIT, capacity: enrolBurst } } } : {}),
       ...(https ? { https } : {}),
       ...(trustProxy.length ? { trustProxy } : {}),
     });

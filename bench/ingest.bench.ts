@@ -60,7 +60,7 @@ const TRANSPORT_REQUESTS = 2000;
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 
 function startServer(dbFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/server/helpers/vigil-command.ts', 'server', 'start', '--db', dbFile, '--port', '0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/server/helpers/vigil-command.ts', 'server', 'start', '--db', dbFile, '--port', '0', '--log-level', 'warn', '--enrol-burst-per-address', '5000'], {
     cwd: ROOT,
     env: { ...process.env, VIGIL_ADMIN_TOKEN: ADMIN },
     stdio: ['ignore', 'pipe', 'inherit'],

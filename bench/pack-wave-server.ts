@@ -5,7 +5,6 @@
  *
  *   node --import tsx bench/pack-wave-server.ts DBFILE ADMIN_TOKEN STATIC_FILE INTERVAL_SEC
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { buildServer } from '../src/server/server.js';
 import { openDatabase } from '../src/server/database/open-database.js';
@@ -16,10 +15,10 @@ const db = openDatabase(dbFile);
 const app = await buildServer({
   db,
   adminTokenHash: hashToken(adminToken),
-  sessionKey: randomBytes(32),
   heartbeatIntervalSec: Number(interval),
   // A thousand simulated devices share one client address; the per-device limit stays.
   enrollFailureRateLimit: { capacity: 1_000_000, refillPerSec: 1_000_000 },
+  enrollSuccessRateLimit: { perAddress: { capacity: 1_000_000, refillPerSec: 1_000_000 } },
 });
 const bytes = readFileSync(staticFile);
 app.get('/bench/static', async (_req, reply) => reply.type('application/json').send(bytes));

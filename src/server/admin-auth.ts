@@ -1,23 +1,27 @@
 /**
  * The partner's admin access: the admin API takes `Authorization: Bearer <admin token>`;
  * the fleet page takes a session cookie set by its login form (HttpOnly, SameSite=Strict,
- * Secure when served over https, path /), whose value is an expiry signed with a random
- * server key. The server stores only the admin token's hash.
+ * Secure when served over https, path /). The cookie holds a random session id; the server
+ * keeps its hash (database/session-store.ts), so sign-out ends the session, and a session
+ * opened with an admin token that is no longer the admin token (reset, or another
+ * VIGIL_ADMIN_TOKEN) is refused. The server stores only the admin token's hash.
  *
  * Why a login form and not HTTP basic auth: browsers cache basic credentials for the whole
  * session with no way to log out, and send them to every request for the origin; the
  * cookie is scoped, expires, is unreadable to scripts and is never sent cross-site.
  */
-import { createHmac } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hashToken, sameHash } from './secret-tokens.js';
+import type { SessionStore } from './database/session-store.js';
 
 export const SESSION_COOKIE = 'vigil_session';
 export const SESSION_TTL_MS = 12 * 3600 * 1000;
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
 export class AdminAuth {
   constructor(
     private readonly tokenHash: Buffer,
-    private readonly sessionKey: Buffer,
+    private readonly sessions: SessionStore,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -33,22 +37,29 @@ export class AdminAuth {
   }
 
   newSession(): { value: string; maxAgeSec: number } {
-    const expires = this.now() + SESSION_TTL_MS;
-    return { value: `${expires}.${this.mac(expires)}`, maxAgeSec: SESSION_TTL_MS / 1000 };
+    const id = randomBytes(32).toString('base64url');
+    const now = this.now();
+    this.sessions.create(hashToken(id), this.tokenHash, now, now + SESSION_TTL_MS);
+    return { value: id, maxAgeSec: SESSION_TTL_MS / 1000 };
   }
 
   checkSession(cookieHeader: string | undefined): boolean {
-    const value = readCookie(cookieHeader, SESSION_COOKIE);
-    const m = value ? /^(\d{1,16})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
-    if (!m) return false;
-    const expires = Number(m[1]);
-    if (expires <= this.now()) return false;
-    return sameHash(Buffer.from(this.mac(expires)), Buffer.from(m[2]!));
+    const id = sessionId(cookieHeader);
+    if (!id) return false;
+    const openedWith = this.sessions.adminTokenHashOf(hashToken(id), this.now());
+    return openedWith !== undefined && sameHash(openedWith, this.tokenHash);
   }
 
-  private mac(expires: number): string {
-    return createHmac('sha256', this.sessionKey).update(`vigil-session:${expires}`).digest('base64url');
+  /** Sign-out: the session named by the cookie ends on the server. */
+  endSession(cookieHeader: string | undefined): void {
+    const id = sessionId(cookieHeader);
+    if (id) this.sessions.remove(hashToken(id));
   }
+}
+
+function sessionId(cookieHeader: string | undefined): string | undefined {
+  const value = readCookie(cookieHeader, SESSION_COOKIE);
+  return value && SESSION_ID.test(value) ? value : undefined;
 }
 
 export function readCookie(header: string | undefined, name: string): string | undefined {

@@ -3,13 +3,12 @@
  * otherwise the one whose hash this database keeps; otherwise a new one, generated now,
  * whose hash is kept and which is returned so the caller prints it once.
  */
-import { randomBytes } from 'node:crypto';
 import type { TenantStore } from './database/tenant-store.js';
+import type { SessionStore } from './database/session-store.js';
 import { hashToken, newAdminToken } from './secret-tokens.js';
 
 export const ADMIN_TOKEN_ENV = 'VIGIL_ADMIN_TOKEN';
 const HASH_KEY = 'admin_token_sha256';
-const SESSION_KEY = 'session_key';
 
 export type AdminTokenSetup =
   | { source: 'env'; tokenHash: Buffer }
@@ -31,18 +30,13 @@ export function resolveAdminToken(store: TenantStore, env: NodeJS.ProcessEnv): A
   return { source: 'generated', tokenHash: hashToken(token), token };
 }
 
-/** Replaces the stored admin token; returns the new one (to print once). */
-export function resetAdminToken(store: TenantStore): string {
+/**
+ * Replaces the stored admin token and ends every fleet-page session (also those of a server
+ * running on this database right now); returns the new token (to print once).
+ */
+export function resetAdminToken(store: TenantStore, sessions: SessionStore): string {
   const token = newAdminToken();
   store.putSetting(HASH_KEY, hashToken(token).toString('hex'));
+  sessions.removeAll();
   return token;
-}
-
-/** The key that signs fleet-page sessions, created once per database. */
-export function sessionKey(store: TenantStore): Buffer {
-  const stored = store.getSetting(SESSION_KEY);
-  if (stored) return Buffer.from(stored, 'base64url');
-  const key = randomBytes(32);
-  store.putSetting(SESSION_KEY, key.toString('base64url'));
-  return key;
 }

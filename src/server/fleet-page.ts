@@ -111,13 +111,20 @@ function installsCell(d: DeviceView): string {
     .join('<br>');
 }
 
+/** A record enrolled under a stable id another record holds, until the partner resolves it. */
+function duplicateNote(d: DeviceView): string {
+  if (!d.possibleDuplicateOf) return '';
+  return `<br><span class="error">Possible duplicate of ${escapeHtml(d.possibleDuplicateOf)}: reinstalled, cloned or an impostor (see docs/SERVER.md)</span>`;
+}
+
 function deviceRow(d: DeviceView, nowMs: number): string {
   const seen = d.revokedAt
     ? '<span class="offline">revoked</span>'
     : `<span class="${d.online ? 'online' : 'offline'}">${d.online ? 'online' : 'OFFLINE'}</span><br><span class="muted" title="${escapeHtml(d.lastSeenAt ?? '')}">${escapeHtml(relativeTime(d.lastSeenAt, nowMs))}</span>`;
-  const backlog = d.outbox ? `${d.outbox.pendingAlerts} pending${d.outbox.droppedAlerts ? `, <span class="error">${d.outbox.droppedAlerts} dropped</span>` : ''}` : '';
+  const refused = d.refusedAlerts ? `, <span class="error">${d.refusedAlerts} refused over quota</span>` : '';
+  const backlog = d.outbox ? `${d.outbox.pendingAlerts} pending${d.outbox.droppedAlerts ? `, <span class="error">${d.outbox.droppedAlerts} dropped</span>` : ''}${refused}` : refused.slice(2);
   return `<tr id="${escapeHtml(d.deviceId)}">
-<td><a href="/devices/${encodeURIComponent(d.deviceId)}"><strong>${escapeHtml(d.hostname)}</strong></a><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span></td>
+<td><a href="/devices/${encodeURIComponent(d.deviceId)}"><strong>${escapeHtml(d.hostname)}</strong></a><br><span class="muted">${escapeHtml(d.platform)} ${escapeHtml(d.osRelease ?? '')}</span>${duplicateNote(d)}</td>
 <td>${badge(d.status)}</td>
 <td>${escapeHtml(d.verdict?.summary ?? 'No scan reported yet.')}</td>
 <td>${installsCell(d)}</td>
@@ -127,12 +134,35 @@ function deviceRow(d: DeviceView, nowMs: number): string {
 </tr>`;
 }
 
+/** One page of a tenant's recent alerts (newest first); `page` counts from 0. */
+export interface TenantAlertsPage {
+  tenantId: string;
+  name: string;
+  alerts: AlertView[];
+  page: number;
+  hasOlder: boolean;
+}
+
 export interface FleetPageData {
   tenants: Array<{ name: string; devices: DeviceView[] }>;
-  alerts: AlertView[];
+  /** Per tenant, so one tenant's flood never pushes another's alerts off the page. */
+  alertsByTenant: TenantAlertsPage[];
   nowMs: number;
   /** issue 14: the notification channels section, already rendered. */
   notificationsHtml?: string;
+}
+
+function alertRow(a: AlertView, nowMs: number): string {
+  return `<tr><td title="${escapeHtml(a.receivedAt)}">${escapeHtml(relativeTime(a.receivedAt, nowMs))}</td><td>${escapeHtml(a.hostname)}</td><td>${escapeHtml(a.kind)}</td><td>${badge(a.finding.severity === 'info' ? 'ok' : a.finding.severity)}</td><td>${escapeHtml(a.finding.title)}</td></tr>`;
+}
+
+function tenantAlerts(t: TenantAlertsPage, nowMs: number): string {
+  const link = (page: number, label: string) => `<a href="/?alertsTenant=${encodeURIComponent(t.tenantId)}&amp;alertsPage=${page}">${label}</a>`;
+  const nav = [t.page > 0 ? link(t.page - 1, 'Newer') : '', `page ${t.page + 1}`, t.hasOlder ? link(t.page + 1, 'Older') : ''].filter(Boolean).join(' · ');
+  return `<h3>${escapeHtml(t.name)}</h3>
+<table><thead><tr><th>Received</th><th>Device</th><th>Kind</th><th>Severity</th><th>What</th></tr></thead>
+<tbody>${t.alerts.map((a) => alertRow(a, nowMs)).join('\n')}</tbody></table>
+<p class="muted">${nav}</p>`;
 }
 
 export function renderFleetPage(data: FleetPageData): string {
@@ -157,13 +187,8 @@ export function renderFleetPage(data: FleetPageData): string {
 <tbody>${rows}</tbody></table></section>`;
     })
     .join('\n');
-  const alerts = data.alerts.length
-    ? data.alerts
-        .map(
-          (a) => `<tr><td title="${escapeHtml(a.receivedAt)}">${escapeHtml(relativeTime(a.receivedAt, data.nowMs))}</td><td>${escapeHtml(a.tenant.name)}</td><td>${escapeHtml(a.hostname)}</td><td>${escapeHtml(a.kind)}</td><td>${badge(a.finding.severity === 'info' ? 'ok' : a.finding.severity)}</td><td>${escapeHtml(a.finding.title)}</td></tr>`,
-        )
-        .join('\n')
-    : '<tr><td colspan="6" class="muted">No alerts.</td></tr>';
+  const shown = data.alertsByTenant.filter((t) => t.alerts.length > 0 || t.page > 0);
+  const alerts = shown.length ? shown.map((t) => tenantAlerts(t, data.nowMs)).join('\n') : '<p class="muted">No alerts.</p>';
   return page(
     'Vigil fleet',
     `<header><h1>Vigil fleet</h1><form method="post" action="/logout"><button type="submit">Sign out</button></form></header>
@@ -172,8 +197,7 @@ export function renderFleetPage(data: FleetPageData): string {
 ${summary}
 ${tenants || '<p class="muted">No tenants yet: create one with <code>vigil server token create --tenant NAME</code>.</p>'}
 <section><h2>Recent alerts</h2>
-<table><thead><tr><th>Received</th><th>Customer</th><th>Device</th><th>Kind</th><th>Severity</th><th>What</th></tr></thead>
-<tbody>${alerts}</tbody></table></section>
+${alerts}</section>
 ${data.notificationsHtml ?? ''}
 <p class="muted">A device is marked offline after three missed heartbeat intervals. This page does not reload by itself: use Refresh for the latest state.</p>
 </main>`,

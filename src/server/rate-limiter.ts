@@ -50,6 +50,26 @@ export class RateLimiter {
     return takeToken(b, nowMs, this.policy);
   }
 
+  /**
+   * Takes up to `n` tokens at once (for quotas counted in items, not requests): how many
+   * were granted, and when the next one will be there.
+   */
+  takeUpTo(key: string, n: number): { granted: number; retryAfterSec: number } {
+    const nowMs = this.now();
+    this.sweep(nowMs);
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { tokens: this.policy.capacity, updatedMs: nowMs };
+      this.buckets.set(key, b);
+    }
+    const elapsed = Math.max(0, nowMs - b.updatedMs) / 1000;
+    b.tokens = Math.min(this.policy.capacity, b.tokens + elapsed * this.policy.refillPerSec);
+    b.updatedMs = nowMs;
+    const granted = Math.max(0, Math.min(n, Math.floor(b.tokens)));
+    b.tokens -= granted;
+    return { granted, retryAfterSec: Math.max(1, Math.ceil((1 - Math.min(1, b.tokens)) / this.policy.refillPerSec)) };
+  }
+
   /** Whether `take` would be allowed now, without taking (for limits on failures only). */
   check(key: string): TakeResult {
     const nowMs = this.now();

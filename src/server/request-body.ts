@@ -1,11 +1,16 @@
 /**
  * Turning the raw bytes of an ingest request into a validated value: inflate (gzip, with a
- * hard limit on the inflated size, so a small compressed bomb cannot exhaust memory), parse
- * JSON, validate with the protocol schema. Runs only after the request is authenticated.
+ * hard limit on the inflated size, so a small compressed bomb cannot exhaust memory), check
+ * the shape on the bytes (json-shape.ts: depth, string and array lengths), parse JSON,
+ * validate with the protocol schema. Runs only after the request is authenticated.
  */
 import { gunzipSync } from 'node:zlib';
 import type { z } from 'zod';
+import { PROTOCOL_LIMITS } from '../shared/protocol.js';
 import { ApiError, invalidRequest } from './api-error.js';
+import { checkJsonShape } from './json-shape.js';
+
+const SHAPE_LIMITS = { maxDepth: PROTOCOL_LIMITS.maxJsonDepth, maxStringBytes: PROTOCOL_LIMITS.maxJsonStringBytes, maxArrayItems: PROTOCOL_LIMITS.maxJsonArrayItems };
 
 export function decodeBody(raw: Buffer, contentEncoding: string | undefined, maxDecodedBytes: number): Buffer {
   const enc = (contentEncoding ?? 'identity').trim().toLowerCase();
@@ -24,7 +29,10 @@ export function decodeBody(raw: Buffer, contentEncoding: string | undefined, max
   }
 }
 
+/** Parses a (decoded) body, refusing shapes no message has before JSON.parse pays for them. */
 export function parseJson(bytes: Buffer): unknown {
+  const shape = checkJsonShape(bytes, SHAPE_LIMITS);
+  if (shape) throw new ApiError(400, 'malformed_json', shape);
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (err) {

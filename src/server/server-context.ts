@@ -39,6 +39,9 @@ export interface ServerContext {
   loginLimiter: RateLimiter;
   /** Failed enrolments (a token that is not valid) per client address. */
   enrollFailureLimiter: RateLimiter;
+  /** Successful enrolments per client address, and per enrolment token (keyed by its hash). */
+  enrollAddressLimiter: RateLimiter;
+  enrollTokenLimiter: RateLimiter;
   limits: ServerLimits;
   heartbeatIntervalSec: number;
   secureCookies: boolean;

@@ -11,6 +11,7 @@ import { TenantStore } from './database/tenant-store.js';
 import { DeviceStore } from './database/device-store.js';
 import { AlertStore } from './database/alert-store.js';
 import { NonceStore } from './database/nonce-store.js';
+import { SessionStore } from './database/session-store.js';
 import { IngestService } from './ingest-service.js';
 import { PackStore } from './database/pack-store.js';
 import { FleetControlStore } from './database/fleet-control-store.js';
@@ -35,8 +36,6 @@ export interface ServerOptions {
   db: Db;
   /** SHA-256 of the admin token. */
   adminTokenHash: Buffer;
-  /** Key that signs fleet-page session cookies. */
-  sessionKey: Buffer;
   logger?: Logger;
   /** The heartbeat interval devices are told to use. */
   heartbeatIntervalSec?: number;
@@ -44,7 +43,13 @@ export interface ServerOptions {
   deviceRateLimit?: RatePolicy;
   /** Per-address limit on failed enrolments. */
   enrollFailureRateLimit?: RatePolicy;
+  /** Budgets for successful enrolments, per client address and per enrolment token. */
+  enrollSuccessRateLimit?: { perAddress?: RatePolicy; perToken?: RatePolicy };
   limits?: Partial<ServerLimits>;
+  /** Per-device alert quota, counted in alerts (not requests). */
+  alertQuota?: RatePolicy;
+  /** Alerts received longer ago than this are deleted (hourly, and at start). */
+  alertRetentionDays?: number;
   /** Mark cookies Secure (set when the server is reached over https, e.g. behind a TLS proxy). */
   secureCookies?: boolean;
   /**
@@ -68,6 +73,23 @@ export const DEFAULT_DEVICE_RATE_LIMIT: RatePolicy = { capacity: 60, refillPerSe
  */
 export const DEFAULT_ENROLL_FAILURE_RATE_LIMIT: RatePolicy = { capacity: 30, refillPerSec: 0.1 };
 
+/**
+ * Successful enrolments per client address: 1,000 at once, then one per 2 s (1,800 an
+ * hour), so a customer site behind one NAT address enrolling every PC from its RMM in one
+ * go is never slowed, while a holder of a leaked token cannot create devices without end.
+ */
+export const DEFAULT_ENROLL_ADDRESS_RATE_LIMIT: RatePolicy = { capacity: 1000, refillPerSec: 0.5 };
+/** Successful enrolments per token, across all addresses: 5,000 at once, then one per second. */
+export const DEFAULT_ENROLL_TOKEN_RATE_LIMIT: RatePolicy = { capacity: 5000, refillPerSec: 1 };
+
+/**
+ * Alerts per device: 500 at once, then 500 an hour. A compromised PC raises a handful of
+ * scan alerts and one per C2 connection the watcher sees (beacons come minutes apart), so
+ * only a runaway or hostile device meets it; its excess is refused by id and counted.
+ */
+export const DEFAULT_ALERT_QUOTA: RatePolicy = { capacity: 500, refillPerSec: 500 / 3600 };
+export const DEFAULT_ALERT_RETENTION_DAYS = 365;
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const now = opts.now ?? Date.now;
   const log = opts.logger ?? silentLogger;
@@ -84,21 +106,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const notify = createNotifications(opts.db, tenants, log, now, opts.notify); // issue 14
   const packs = new PackStore(opts.db);
   const control = new FleetControlStore(opts.db);
+  const sessions = new SessionStore(opts.db);
   const ctx: ServerContext = {
     db: opts.db,
     tenants,
     devices,
     alerts,
     nonces,
-    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces, notify: notify.notifier }, () => heartbeatIntervalSec),
+    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces, notify: notify.notifier }, () => heartbeatIntervalSec, limits.replayWindowSec, new RateLimiter(opts.alertQuota ?? DEFAULT_ALERT_QUOTA, now)),
     packs,
     control,
     directives: new FleetDirectives({ packs, control }, () => heartbeatIntervalSec),
     triage: new AlertTriageStore(opts.db),
-    adminAuth: new AdminAuth(opts.adminTokenHash, opts.sessionKey, now),
+    adminAuth: new AdminAuth(opts.adminTokenHash, sessions, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
     loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
     enrollFailureLimiter: new RateLimiter(opts.enrollFailureRateLimit ?? DEFAULT_ENROLL_FAILURE_RATE_LIMIT, now),
+    enrollAddressLimiter: new RateLimiter(opts.enrollSuccessRateLimit?.perAddress ?? DEFAULT_ENROLL_ADDRESS_RATE_LIMIT, now),
+    enrollTokenLimiter: new RateLimiter(opts.enrollSuccessRateLimit?.perToken ?? DEFAULT_ENROLL_TOKEN_RATE_LIMIT, now),
     limits,
     heartbeatIntervalSec,
     secureCookies: opts.secureCookies ?? opts.https !== undefined,
@@ -137,9 +162,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     const apiErr = toApiError(err);
-    if (apiErr.statusCode >= 500) log.error('request failed', { method: req.method, url: req.url, error: err });
+    // The path only: a query string may carry a secret (someone sending ?token=...).
+    const url = pathOf(req.url);
+    if (apiErr.statusCode >= 500) log.error('request failed', { method: req.method, url, error: err });
     else if (apiErr.code !== 'rate_limited') {
-      log.info('request refused', { method: req.method, url: req.url.slice(0, 200), status: apiErr.statusCode, code: apiErr.code, device: req.headers['x-vigil-device'] });
+      log.info('request refused', { method: req.method, url, status: apiErr.statusCode, code: apiErr.code, device: req.headers['x-vigil-device'] });
     }
     if (apiErr.extra.retryAfterSec !== undefined) reply.header('retry-after', String(apiErr.extra.retryAfterSec));
     if (apiErr.code === 'unauthorized' && req.url.startsWith('/v1/')) reply.header('www-authenticate', 'Bearer realm="vigil-admin"');
@@ -147,7 +174,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.setNotFoundHandler((req, reply) => {
-    const e = new ApiError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`);
+    const e = new ApiError(404, 'not_found', `no route ${req.method} ${pathOf(req.url)}`);
     return reply.code(404).send(e.body());
   });
 
@@ -161,11 +188,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerAlertTriageRoutes(app, ctx);
   registerFleetResponsePageRoutes(app, ctx);
 
-  // Forget request nonces once their timestamps have left the replay window.
+  // Forget request nonces once their timestamps have left the replay window, and expired sessions.
   const purge = setInterval(() => {
     try {
       const n = nonces.purge(now());
       if (n) log.debug('purged request nonces', { count: n });
+      sessions.purge(now());
     } catch (err) {
       log.error('nonce purge failed', { error: err });
     }
@@ -176,7 +204,27 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.addHook('onReady', async () => notify.worker.start());
   app.addHook('onClose', async () => notify.worker.stop());
 
+  // Alert retention: at start, then hourly.
+  const retentionMs = (opts.alertRetentionDays ?? DEFAULT_ALERT_RETENTION_DAYS) * 86_400_000;
+  const applyRetention = (): void => {
+    try {
+      const n = alerts.purgeReceivedBefore(now() - retentionMs);
+      if (n) log.info('deleted alerts past the retention period', { count: n, days: opts.alertRetentionDays ?? DEFAULT_ALERT_RETENTION_DAYS });
+    } catch (err) {
+      log.error('alert retention failed', { error: err });
+    }
+  };
+  applyRetention();
+  const retention = setInterval(applyRetention, 3_600_000);
+  retention.unref();
+  app.addHook('onClose', async () => clearInterval(retention));
+
   return app;
+}
+
+/** A request URL without its query string or fragment, cut to 200 characters: what logs and errors may show. */
+export function pathOf(url: string): string {
+  return url.split(/[?#]/, 1)[0]!.slice(0, 200);
 }
 
 function toApiError(err: FastifyError | ApiError): ApiError {

@@ -57,6 +57,10 @@ export const PROTOCOL_LIMITS = {
   maxFindingsPerHeartbeat: 500,
   maxInstallsPerHeartbeat: 200,
   maxPacksPerHeartbeat: 50,
+  /** Shape limits on every request body, checked on its bytes before it is parsed. */
+  maxJsonDepth: 32,
+  maxJsonStringBytes: 16 * 1024,
+  maxJsonArrayItems: 1000,
   minHeartbeatIntervalSec: 10,
   maxHeartbeatIntervalSec: 86_400,
 } as const;
@@ -72,6 +76,16 @@ export const DeviceSecretSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a dev
 export const NonceSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
 
 const ShortText = z.string().min(1).max(256);
+
+/**
+ * Host facts as they cross the wire: the scan's own schema with every string bounded
+ * (DNS names are at most 253 characters; a 16 KiB hostname is not a PC).
+ */
+export const WireHostFactsSchema = HostFactsSchema.extend({
+  hostname: z.string().min(1).max(256),
+  osRelease: z.string().max(256).optional(),
+  arch: z.string().max(64).optional(),
+});
 
 // ---------------------------------------------------------------------------------------
 // POST /v1/enroll
@@ -90,7 +104,7 @@ export const EnrollRequestSchema = z.object({
    */
   stableId: z.string().min(8).max(200),
   stableIdSource: StableIdSourceSchema,
-  host: HostFactsSchema,
+  host: WireHostFactsSchema,
   agentVersion: z.string().min(1).max(64),
 });
 export type EnrollRequest = z.infer<typeof EnrollRequestSchema>;
@@ -103,7 +117,11 @@ export const EnrollResponseSchema = z.object({
   /** The HMAC key for every later request. Returned once; the server cannot show it again. */
   deviceSecret: DeviceSecretSchema,
   tenant: TenantRefSchema,
-  /** True when this tenant already had a device with this stable id (its credential was rotated). */
+  /**
+   * True when this enrolment was signed with the current credential of the record holding
+   * this stable id, and that record's secret was rotated. An unsigned enrolment with a stable
+   * id already held gets a new record (false), flagged for the partner as a possible duplicate.
+   */
   reenrolled: z.boolean(),
   heartbeatIntervalSec: z.number().int().min(PROTOCOL_LIMITS.minHeartbeatIntervalSec).max(PROTOCOL_LIMITS.maxHeartbeatIntervalSec),
   serverTime: z.iso.datetime(),
@@ -123,6 +141,13 @@ export const InstallSummarySchema = InstallSchema.pick({
   location: true,
   version: true,
   versionClass: true,
+}).extend({
+  application: z.string().max(128),
+  applicationName: z.string().max(256),
+  user: z.string().max(256).optional(),
+  /** A folder path (Windows long paths can exceed MAX_PATH; 4096 is Linux's PATH_MAX). */
+  location: z.string().max(4096),
+  version: z.string().max(128).optional(),
 });
 export type InstallSummary = z.infer<typeof InstallSummarySchema>;
 
@@ -139,10 +164,20 @@ export type OutboxSummary = z.infer<typeof OutboxSummarySchema>;
 
 export const HeartbeatSchema = z.object({
   deviceId: DeviceIdSchema,
-  /** When the agent built this heartbeat; the server keeps the newest and ignores older ones. */
+  /**
+   * When the agent built this heartbeat, by the agent's clock. The server refuses one dated
+   * more than the replay window ahead of its own clock; without `seq` it orders by this time,
+   * capped at the time it received the heartbeat.
+   */
   sentAt: z.iso.datetime(),
+  /**
+   * Added in v1.1 (optional; older agents omit it): this device's heartbeat sequence number,
+   * one more for every heartbeat the agent builds, persisted in its state directory. The
+   * server keeps the heartbeat with the highest number (docs/PROTOCOL.md, "Ordering").
+   */
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
   agentVersion: z.string().min(1).max(64),
-  host: HostFactsSchema,
+  host: WireHostFactsSchema,
   /** The device status; `unknown` before the first scan completes. */
   status: StatusSchema,
   verdict: VerdictSchema.nullable(),
@@ -164,6 +199,14 @@ export const HeartbeatResponseSchema = z.object({
   heartbeatIntervalSec: z.number().int().min(PROTOCOL_LIMITS.minHeartbeatIntervalSec).max(PROTOCOL_LIMITS.maxHeartbeatIntervalSec),
   serverTime: z.iso.datetime(),
   ...HeartbeatDirectivesShape,
+  /**
+   * Added in v1.1 (optional): the `seq` of the heartbeat the server now shows for this
+   * device (null: it shows one without a number). An agent whose own number is lower
+   * continues above it.
+   */
+  heartbeatSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+  /** Added in v1.1 (optional): alerts from this device the server refused over its quota, in total. */
+  refusedAlerts: z.number().int().nonnegative().optional(),
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
@@ -197,6 +240,13 @@ export const AlertsResponseSchema = z.object({
   stored: z.array(AlertIdSchema),
   /** Ids the server already had from this device (stored once, by an earlier request). */
   duplicates: z.array(AlertIdSchema),
+  /**
+   * Added in v1.1 (optional): ids NOT stored because this device is over its alert quota.
+   * Counted by the server (the device's `refusedAlerts`); the agent keeps them and sends
+   * them again after `retryAfterSec`.
+   */
+  refused: z.array(AlertIdSchema).optional(),
+  retryAfterSec: z.number().int().nonnegative().optional(),
 });
 export type AlertsResponse = z.infer<typeof AlertsResponseSchema>;
 
@@ -221,6 +271,7 @@ export const ErrorCodeSchema = z.enum([
   'rate_limited',
   'unauthorized',
   'not_found',
+  'conflict',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
@@ -263,6 +314,16 @@ export const DeviceViewSchema = z.object({
   packs: z.array(PackRefSchema),
   outbox: OutboxSummarySchema.nullable(),
   alertCount: z.number().int().nonnegative(),
+  /** Alerts refused over this device's quota (not stored; the agent keeps and resends them). */
+  refusedAlerts: z.number().int().nonnegative(),
+  /**
+   * Set when this record was enrolled with the stable id another record of the tenant holds,
+   * without proof of that record's credential: a reinstalled PC, a cloned VM, or an
+   * impostor. The partner resolves it (POST /v1/devices/:id/replace or /keep).
+   */
+  possibleDuplicateOf: DeviceIdSchema.nullable(),
+  /** The sequence number of the heartbeat shown (null: none yet, or an agent that sends none). */
+  heartbeatSeq: z.number().int().nullable(),
 });
 export type DeviceView = z.infer<typeof DeviceViewSchema>;
 
@@ -296,6 +357,8 @@ export const AdminListQuerySchema = z
     tenant: ShortText.optional(),
     deviceId: DeviceIdSchema.optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+    /** Alerts to skip (newest first): the next page is offset + limit. */
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })
   .strict();
 export type AdminListQuery = z.infer<typeof AdminListQuerySchema>;

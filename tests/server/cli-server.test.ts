@@ -51,7 +51,7 @@ describe('vigil server token', () => {
 
   it('refuses bad usage', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vigil-cli-'));
-    for (const argv of [['token', 'create'], ['token', 'create', '--tenant', ''], ['token', 'create', '--tenant', 'x', '--max-uses', '0'], ['token', 'frob'], ['frob'], ['start', '--port', '99999'], ['start', '--tls-cert', 'a.pem'], ['start', '--log-level', 'loud'], ['start', '--heartbeat-interval', '5'], ['start', '--trust-proxy', 'proxy.example']]) {
+    for (const argv of [['token', 'create'], ['token', 'create', '--tenant', ''], ['token', 'create', '--tenant', 'x', '--max-uses', '0'], ['token', 'frob'], ['frob'], ['start', '--port', '99999'], ['start', '--tls-cert', 'a.pem'], ['start', '--log-level', 'loud'], ['start', '--heartbeat-interval', '5'], ['start', '--trust-proxy', 'proxy.example'], ['start', '--alert-retention-days', '0'], ['start', '--enrol-burst-per-address', 'lots']]) {
       expect((await run(argv, dir)).code, argv.join(' ')).toBe(64);
     }
     expect((await run(['start', '--port', '0'], dir, { VIGIL_ADMIN_TOKEN: 'short' })).stderr).toMatch(/at least 24/);

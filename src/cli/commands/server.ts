@@ -3,6 +3,7 @@
  *
  *   vigil server start [--db FILE] [--host 127.0.0.1] [--port 8740] [--heartbeat-interval SEC]
  *                      [--tls-cert FILE --tls-key FILE] [--trust-proxy ADDRS] [--log-level LEVEL]
+ *                      [--alert-retention-days N] [--enrol-burst-per-address N]
  *   vigil server token create --tenant NAME [--expires-days N] [--max-uses N] [--db FILE] [--json]
  *   vigil server token list [--db FILE] [--json]
  *   vigil server token revoke TOKEN_ID [--db FILE]
@@ -20,8 +21,9 @@ import { createJsonLogger, type LogLevel } from '../../core/logging/logger.js';
 import { isLoopbackHost } from '../../core/report/server-url.js';
 import { openDatabase, type Db } from '../../server/database/open-database.js';
 import { TenantStore } from '../../server/database/tenant-store.js';
-import { AdminTokenError, resetAdminToken, resolveAdminToken, sessionKey } from '../../server/admin-token.js';
-import { buildServer } from '../../server/server.js';
+import { AdminTokenError, resetAdminToken, resolveAdminToken } from '../../server/admin-token.js';
+import { SessionStore } from '../../server/database/session-store.js';
+import { buildServer, DEFAULT_ENROLL_ADDRESS_RATE_LIMIT } from '../../server/server.js';
 import { notifyMain } from './server-notify.js';
 import { notifyTuningFromEnv, NotifyTuningError } from '../../server/notify/notify-tuning.js';
 
@@ -32,6 +34,9 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
       --host ADDR            address to listen on (default 127.0.0.1)
       --port N               port (default 8740; 0 picks a free one)
       --heartbeat-interval S heartbeat interval devices are told to use (default 60)
+      --alert-retention-days N  delete alerts received more than N days ago (default 365)
+      --enrol-burst-per-address N  successful enrolments one address may make at once
+                             (default 1000, then one per 2 s; raise it for a bigger site behind one NAT)
       --tls-cert FILE, --tls-key FILE   serve https directly
       --trust-proxy ADDRS    comma-separated IPs/CIDRs of your TLS reverse proxy: believe
                              its X-Forwarded-For/-Proto/-Host (client address, Secure cookies)
@@ -123,8 +128,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'admin-token' && rest[0] === 'reset') {
     const { values } = parse(rest.slice(1), { db: { type: 'string' } });
-    const token = withDb(dbPath(io, values.db as string | undefined), (db) => resetAdminToken(new TenantStore(db)));
-    io.stdout(`New admin token (shown once; the old one no longer works):\n${token}\n`);
+    const token = withDb(dbPath(io, values.db as string | undefined), (db) => resetAdminToken(new TenantStore(db), new SessionStore(db)));
+    io.stdout(`New admin token (shown once; the old one no longer works, and every fleet-page session has ended):\n${token}\n`);
     return EXIT.ok;
   }
   if (sub === 'backup') return backup(rest, io);
@@ -254,6 +259,8 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     host: { type: 'string' },
     port: { type: 'string' },
     'heartbeat-interval': { type: 'string' },
+    'alert-retention-days': { type: 'string' },
+    'enrol-burst-per-address': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'trust-proxy': { type: 'string' },
@@ -279,6 +286,8 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   if (port > 65535) throw new UsageError('--port must be at most 65535');
   const interval = positiveInt('--heartbeat-interval', values['heartbeat-interval'] as string | undefined, 10);
   if (interval !== undefined && interval > 86_400) throw new UsageError('--heartbeat-interval must be at most 86400');
+  const retentionDays = positiveInt('--alert-retention-days', values['alert-retention-days'] as string | undefined, 1);
+  const enrolBurst = positiveInt('--enrol-burst-per-address', values['enrol-burst-per-address'] as string | undefined, 1);
   const level = (values['log-level'] as string | undefined) ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error`);
   const certFile = values['tls-cert'] as string | undefined;
@@ -312,9 +321,10 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     const app = await buildServer({
       db,
       adminTokenHash: admin.tokenHash,
-      sessionKey: sessionKey(store),
       logger: log,
       ...(interval !== undefined ? { heartbeatIntervalSec: interval } : {}),
+      ...(retentionDays !== undefined ? { alertRetentionDays: retentionDays } : {}),
+      ...(enrolBurst !== undefined ? { enrollSuccessRateLimit: { perAddress: { ...DEFAULT_ENROLL_ADDRESS_RATE_LIMIT, capacity: enrolBurst } } } : {}),
       ...(https ? { https } : {}),
       ...(trustProxy.length ? { trustProxy } : {}),
       // issue 14: links in notifications; tuning from VIGIL_NOTIFY_TUNING (tests, unusual receivers).

@@ -8,7 +8,9 @@
  *   the newest alert is not stored (the first evidence of a compromise is kept), and the
  *   number dropped is counted, persisted and reported in every heartbeat.
  * - Heartbeats are latest-wins: a pending heartbeat is replaced by a newer one, so a week
- *   offline leaves one heartbeat to send, not ten thousand.
+ *   offline leaves one heartbeat to send, not ten thousand. Each queued heartbeat gets the
+ *   next sequence number (`seq`), persisted here, by which the server orders them instead of
+ *   trusting the PC's clock (docs/PROTOCOL.md, "Ordering").
  * - Ids delivered recently are remembered, so an alert raised again for the same thing
  *   (the next hourly scan finding the same compromised file) is not queued again.
  *
@@ -27,7 +29,12 @@ import { OutboxJournal, type JournalDamage } from './outbox-journal.js';
 export const HeartbeatDraftSchema = HeartbeatSchema.omit({ deviceId: true, outbox: true });
 export type HeartbeatDraft = z.infer<typeof HeartbeatDraftSchema>;
 
-const Counters = z.object({ dropped: z.number().int().nonnegative(), rejected: z.number().int().nonnegative() });
+const Counters = z.object({
+  dropped: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  /** The last heartbeat sequence number used (absent in journals written before it existed). */
+  heartbeatSeq: z.number().int().nonnegative().optional(),
+});
 
 const OutboxRecordSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('alert'), alert: AlertSchema }),
@@ -90,6 +97,7 @@ export class Outbox {
   private heartbeatDraft: HeartbeatDraft | undefined;
   private heartbeatBytes = 0;
   private counters = { dropped: 0, rejected: 0 };
+  private heartbeatSeq = 0;
   private collapsed = 0;
   private skipped = 0;
   private lastError: string | undefined;
@@ -161,6 +169,7 @@ export class Outbox {
         }
         break;
       case 'hb':
+        this.heartbeatSeq = Math.max(this.heartbeatSeq, rec.heartbeat.seq ?? 0);
         this.heartbeatDraft = rec.heartbeat;
         this.heartbeatBytes = bytes;
         break;
@@ -172,6 +181,7 @@ export class Outbox {
         break;
       case 'counters':
         this.counters = { dropped: Math.max(this.counters.dropped, rec.counters.dropped), rejected: Math.max(this.counters.rejected, rec.counters.rejected) };
+        this.heartbeatSeq = Math.max(this.heartbeatSeq, rec.counters.heartbeatSeq ?? 0);
         break;
     }
   }
@@ -200,12 +210,14 @@ export class Outbox {
     return 'queued';
   }
 
-  /** Replaces any pending heartbeat with this newer one. */
+  /** Replaces any pending heartbeat with this newer one, numbered with the next `seq`. */
   async setHeartbeat(draft: HeartbeatDraft): Promise<void> {
-    const rec: OutboxRecord = { t: 'hb', heartbeat: draft };
+    this.heartbeatSeq = Math.min(this.heartbeatSeq + 1, Number.MAX_SAFE_INTEGER);
+    const numbered: HeartbeatDraft = { ...draft, seq: this.heartbeatSeq };
+    const rec: OutboxRecord = { t: 'hb', heartbeat: numbered };
     const payload = encode(rec);
     if (this.heartbeatDraft) this.collapsed++;
-    this.heartbeatDraft = draft;
+    this.heartbeatDraft = numbered;
     this.heartbeatBytes = payload.length;
     await this.persistPayloads([payload]);
   }
@@ -222,6 +234,22 @@ export class Outbox {
 
   pendingHeartbeat(): HeartbeatDraft | undefined {
     return this.heartbeatDraft;
+  }
+
+  /** The last heartbeat sequence number used. */
+  lastHeartbeatSeq(): number {
+    return this.heartbeatSeq;
+  }
+
+  /**
+   * The server shows a heartbeat numbered `seq` (its answer to a heartbeat): continue above
+   * it. This is how an agent whose journal was lost, while it kept its credential, gets
+   * its heartbeats shown again after one round trip instead of being "older" for ever.
+   */
+  async adoptServerSeq(seq: number): Promise<void> {
+    if (seq <= this.heartbeatSeq) return;
+    this.heartbeatSeq = Math.min(seq, Number.MAX_SAFE_INTEGER);
+    await this.persist([{ t: 'counters', counters: { ...this.counters, heartbeatSeq: this.heartbeatSeq } }]);
   }
 
   /** The server confirmed these alerts (stored now or before). */
@@ -335,7 +363,7 @@ export class Outbox {
   }
 
   private snapshot(): Buffer[] {
-    const out: Buffer[] = [encode({ t: 'counters', counters: { ...this.counters } })];
+    const out: Buffer[] = [encode({ t: 'counters', counters: { ...this.counters, heartbeatSeq: this.heartbeatSeq } })];
     if (this.delivered.size) out.push(encode({ t: 'delivered', ids: [...this.delivered] }));
     for (const { alert } of this.pending.values()) out.push(encode({ t: 'alert', alert }));
     if (this.heartbeatDraft) out.push(encode({ t: 'hb', heartbeat: this.heartbeatDraft }));

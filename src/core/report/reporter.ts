@@ -301,6 +301,7 @@ export class Reporter {
       this.succeeded();
       this.st.serverHeartbeatIntervalSec = res.value.heartbeatIntervalSec;
       await outbox.heartbeatDelivered(draft.sentAt);
+      if (typeof res.value.heartbeatSeq === 'number') await outbox.adoptServerSeq(res.value.heartbeatSeq);
       try {
         this.opts.onHeartbeatResponse?.(res.value, cred);
       } catch (err) {
@@ -337,6 +338,12 @@ export class Reporter {
       const sentIds = new Set(batch.map((a) => a.alertId));
       const confirmed = [...res.value.stored, ...res.value.duplicates].filter((id) => sentIds.has(id));
       await outbox.markDelivered(confirmed);
+      const refused = (res.value.refused ?? []).filter((id) => sentIds.has(id));
+      if (refused.length > 0) {
+        // Over this device's quota on the server: kept in the outbox and sent again later.
+        const retryAfterMs = (res.value.retryAfterSec ?? 60) * 1000;
+        return { sent: confirmed.length, failure: { ok: false, kind: 'http', status: 429, code: 'rate_limited', message: `the server refused ${refused.length} alerts over this device's quota; kept, sent again later`, retryAfterMs } };
+      }
       if (confirmed.length < batch.length) {
         return { sent: confirmed.length, failure: { ok: false, kind: 'bad-response', status: 200, message: `the server confirmed ${confirmed.length} of ${batch.length} alerts` } };
       }

@@ -23,9 +23,14 @@ function statements(db: Db) {
     insert: db.prepare(
       'INSERT OR IGNORE INTO alerts (device_id, alert_id, tenant_id, kind, severity, raised_at, received_at, alert_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
-    list: db.prepare<[number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} ORDER BY a.received_at DESC, a.alert_id LIMIT ?`),
-    listTenant: db.prepare<[string, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE t.name = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ?`),
-    listDevice: db.prepare<[string, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.device_id = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ?`),
+    list: db.prepare<[number, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} ORDER BY a.received_at DESC, a.alert_id LIMIT ? OFFSET ?`),
+    listTenant: db.prepare<[string, number, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE t.name = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ? OFFSET ?`),
+    listTenantId: db.prepare<[string, number, number], AlertRow>(
+      `SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.tenant_id = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ? OFFSET ?`,
+    ),
+    listDevice: db.prepare<[string, number, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.device_id = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ? OFFSET ?`),
+    exists: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM alerts WHERE device_id = ? AND alert_id = ?'),
+    purgeBefore: db.prepare('DELETE FROM alerts WHERE received_at < ?'),
   };
 }
 
@@ -47,9 +52,22 @@ export class AlertStore {
     return { stored, duplicates };
   }
 
-  list(opts: { tenant?: string; deviceId?: string; limit: number }): AlertRow[] {
-    if (opts.deviceId !== undefined) return this.q.listDevice.all(opts.deviceId, opts.limit);
-    if (opts.tenant !== undefined) return this.q.listTenant.all(opts.tenant, opts.limit);
-    return this.q.list.all(opts.limit);
+  /** Which of these alert ids this device has already stored. */
+  known(deviceId: string, alertIds: readonly string[]): Set<string> {
+    return new Set(alertIds.filter((id) => this.q.exists.get(deviceId, id) !== undefined));
+  }
+
+  /** Newest first. `tenantId` is the fleet page's per-tenant list; `tenant` (a name) the admin API's filter. */
+  list(opts: { tenant?: string; tenantId?: string; deviceId?: string; limit: number; offset?: number }): AlertRow[] {
+    const offset = opts.offset ?? 0;
+    if (opts.deviceId !== undefined) return this.q.listDevice.all(opts.deviceId, opts.limit, offset);
+    if (opts.tenantId !== undefined) return this.q.listTenantId.all(opts.tenantId, opts.limit, offset);
+    if (opts.tenant !== undefined) return this.q.listTenant.all(opts.tenant, opts.limit, offset);
+    return this.q.list.all(opts.limit, offset);
+  }
+
+  /** Retention: deletes alerts received before `cutoffMs`; the devices' alert counts are kept. */
+  purgeReceivedBefore(cutoffMs: number): number {
+    return this.q.purgeBefore.run(cutoffMs).changes;
   }
 }

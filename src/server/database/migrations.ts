@@ -197,6 +197,49 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'heartbeat sequence numbers; future-dated heartbeats no longer rule (issue 11, hole 1)',
+    sql: `
+      ALTER TABLE devices ADD COLUMN heartbeat_seq INTEGER;
+      -- A heartbeat stored before this version may carry a sentAt years ahead (the attack this
+      -- fixes): cap every stored one at the time it was last seen, as the new rule does.
+      UPDATE devices SET heartbeat_sent_at = last_seen_at
+        WHERE heartbeat_sent_at IS NOT NULL AND last_seen_at IS NOT NULL AND heartbeat_sent_at > last_seen_at;
+    `,
+  },
+  {
+    version: 5,
+    name: 're-enrolment without proof makes a new record flagged as a possible duplicate (issue 11, hole 2)',
+    sql: `
+      -- The device record this one may duplicate (same tenant and stable id, enrolled without
+      -- proof of that record's credential). Such a record's stable_id column holds a unique
+      -- "dup:" key; the stable id itself stays claimed by the record it may duplicate.
+      ALTER TABLE devices ADD COLUMN duplicate_of TEXT;
+    `,
+  },
+  {
+    version: 6,
+    name: 'fleet-page sessions kept on the server (issue 11, hole 4)',
+    sql: `
+      CREATE TABLE admin_sessions (
+        id_hash           BLOB PRIMARY KEY,
+        admin_token_hash  BLOB NOT NULL,
+        created_at        INTEGER NOT NULL,
+        expires_at        INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX admin_sessions_by_expiry ON admin_sessions(expires_at);
+      -- Cookies signed with this key (the old stateless sessions) are no longer accepted.
+      DELETE FROM settings WHERE key = 'session_key';
+    `,
+  },
+  {
+    version: 7,
+    name: 'alerts refused over the per-device quota are counted (issue 11, hole 5)',
+    sql: `
+      ALTER TABLE devices ADD COLUMN alerts_refused INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** Applies the migrations this database has not seen; returns the versions applied. */

@@ -53,12 +53,27 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
     return deviceView(ctx.devices.get(id)!, ctx.now());
   });
 
+  // Resolving a record flagged as a possible duplicate (docs/PROTOCOL.md, "Re-enrolment").
+  const resolve = (action: 'replace' | 'keep') => async (req: FastifyRequest): Promise<DeviceDetail> => {
+    requireAdmin(req);
+    const { id } = validate(DeviceParamsSchema, req.params);
+    const now = ctx.now();
+    const out = action === 'replace' ? ctx.devices.replaceHolder(id, now) : ctx.devices.keepSeparate(id);
+    if (!out.ok && out.reason === 'not-found') throw new ApiError(404, 'not_found', 'no such device');
+    if (!out.ok && out.reason === 'not-flagged') throw new ApiError(409, 'conflict', 'this device is not flagged as a possible duplicate');
+    if (!out.ok) throw new ApiError(409, 'conflict', 'the device this one may duplicate no longer holds the stable id; use keep');
+    ctx.log.warn(action === 'replace' ? 'duplicate resolved: replaces the device it duplicated (now revoked)' : 'duplicate resolved: kept as a separate device', { deviceId: id });
+    return deviceDetail(ctx.devices.get(id)!, now);
+  };
+  app.post(`${API_PATHS.devices}/:id/replace`, resolve('replace'));
+  app.post(`${API_PATHS.devices}/:id/keep`, resolve('keep'));
+
   app.get(API_PATHS.alerts, async (req): Promise<AlertList> => {
     requireAdmin(req);
     const q = validate(AdminListQuerySchema, req.query);
     return {
       alerts: ctx.alerts
-        .list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}), limit: q.limit })
+        .list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}), limit: q.limit, offset: q.offset })
         .map(alertView),
     };
   });

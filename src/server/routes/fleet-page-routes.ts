@@ -3,6 +3,7 @@
  * this origin; a POST whose Origin header names another origin is refused.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { ApiError } from '../api-error.js';
 import { clearedSessionCookie, sessionCookie } from '../admin-auth.js';
 import { alertView, deviceView } from '../fleet-view.js';
@@ -11,6 +12,15 @@ import { renderFleetPage, renderLoginPage } from '../fleet-page.js';
 import type { ServerContext } from '../server-context.js';
 import { channelViews } from '../notify/channel-view.js';
 import { renderNotifySection } from '../notify/fleet-page-section.js';
+
+const ALERTS_PER_PAGE = 10;
+/** Query of GET /: which tenant's alerts to page, and to which page (0 = newest). */
+const FleetPageQuerySchema = z.object({
+  alertsTenant: z.string().max(64).optional(),
+  alertsPage: z.coerce.number().int().min(0).max(100_000).optional(),
+  /** issue 14: set after "Send test" redirects back to the page. */
+  tested: z.literal('1').optional(),
+});
 
 /** No Origin header (not a browser, or an old one) passes; SameSite=Strict covers the cookie. */
 export function sameOrigin(req: FastifyRequest): boolean {
@@ -37,10 +47,18 @@ export function registerFleetPageRoutes(app: FastifyInstance, ctx: ServerContext
     const rank = { compromised: 0, unknown: 1, attention: 2, ok: 3 } as const;
     devices.sort((a, b) => rank[a.status] - rank[b.status] || a.hostname.localeCompare(b.hostname));
     const tenants = ctx.tenants.listTenants().map((t) => ({ name: t.name, devices: devices.filter((d) => d.tenant.id === t.id) }));
+    // Recent alerts per tenant, ALERTS_PER_PAGE each; ?alertsTenant=<id>&alertsPage=<n> pages one tenant.
+    const q = FleetPageQuerySchema.safeParse(req.query);
+    const paged = q.success ? q.data : {};
+    const alertsByTenant = ctx.tenants.listTenants().map((t) => {
+      const page = paged.alertsTenant === t.id ? (paged.alertsPage ?? 0) : 0;
+      const rows = ctx.alerts.list({ tenantId: t.id, limit: ALERTS_PER_PAGE + 1, offset: page * ALERTS_PER_PAGE });
+      return { tenantId: t.id, name: t.name, alerts: rows.slice(0, ALERTS_PER_PAGE).flatMap(alertIfReadable), page, hasOlder: rows.length > ALERTS_PER_PAGE };
+    });
     // issue 14: the notification channels section.
     const tested = (req.query as Record<string, unknown> | undefined)?.tested === '1';
     const notificationsHtml = renderNotifySection(channelViews(ctx.notify.notifier.list(), ctx.notify.store.stats()), now, tested);
-    return html(reply, 200, renderFleetPage({ tenants, alerts: ctx.alerts.list({ limit: 50 }).flatMap(alertIfReadable), nowMs: now, notificationsHtml }));
+    return html(reply, 200, renderFleetPage({ tenants, alertsByTenant, nowMs: now, notificationsHtml }));
   });
 
   app.get('/login', async (_req, reply) => html(reply, 200, renderLoginPage()));
@@ -60,6 +78,7 @@ export function registerFleetPageRoutes(app: FastifyInstance, ctx: ServerContext
 
   app.post('/logout', async (req, reply) => {
     if (!sameOrigin(req)) throw new ApiError(403, 'unauthorized', 'cross-origin form post refused');
+    ctx.adminAuth.endSession(req.headers.cookie);
     return reply.header('set-cookie', clearedSessionCookie(secure(req))).redirect('/login', 303);
   });
 

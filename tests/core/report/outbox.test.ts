@@ -16,6 +16,35 @@ function draft(sentAt: string): HeartbeatDraft {
 }
 
 describe('Outbox', () => {
+  it('numbers heartbeats with a seq that survives reopen, delivery and compaction, and only grows', async () => {
+    const dir = await tempDir();
+    let box = await Outbox.open({ dir, compactMinBytes: 1 });
+    for (let i = 1; i <= 3; i++) {
+      await box.setHeartbeat(draft(`2026-11-20T09:0${i}:00Z`));
+      expect(box.pendingHeartbeat()?.seq).toBe(i);
+    }
+    await box.heartbeatDelivered(box.pendingHeartbeat()!.sentAt);
+    for (let i = 0; i < 20; i++) {
+      await box.enqueueAlert(connectionAlert(i));
+      await box.markDelivered([connectionAlert(i).alertId]);
+    }
+    await box.close();
+    // Compacted: the heartbeat records are gone, the number lives on in the counters.
+    const journal = await readFile(path.join(dir, JOURNAL_FILE), 'utf8');
+    expect(journal).not.toContain('"t":"hb"');
+    expect(journal).toContain('"heartbeatSeq":3');
+    box = await Outbox.open({ dir, compactMinBytes: 1 });
+    expect(box.lastHeartbeatSeq()).toBe(3);
+    await box.adoptServerSeq(2);
+    expect(box.lastHeartbeatSeq()).toBe(3);
+    await box.adoptServerSeq(40);
+    await box.close();
+    box = await Outbox.open({ dir });
+    await box.setHeartbeat(draft('2026-11-20T09:05:00Z'));
+    expect(box.pendingHeartbeat()?.seq).toBe(41);
+    await box.close();
+  });
+
   it('keeps queued alerts across a reopen, in order, and forgets delivered ones', async () => {
     const dir = await tempDir();
     let box = await Outbox.open({ dir });

@@ -1,10 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Reporter } from '../../../src/core/report/reporter.js';
-import { Outbox, type HeartbeatDraft } from '../../../src/core/report/outbox.js';
+import { JOURNAL_FILE, Outbox, type HeartbeatDraft } from '../../../src/core/report/outbox.js';
 import { ProtocolClient } from '../../../src/core/report/protocol-client.js';
 import { FileCredentialStore } from '../../../src/core/report/credential-store.js';
 import type { FetchLike } from '../../../src/core/report/transport.js';
@@ -72,6 +72,55 @@ describe('Reporter', () => {
     expect(await again.reporter.flushNow()).toMatchObject({ ok: true, heartbeatSent: true });
     const d = await srv.admin<DeviceDetail>(`/v1/devices/${st.deviceId}`);
     expect(d.body.enrolCount).toBe(1);
+  });
+
+  it('numbers heartbeats across restarts, and an agent that lost its journal (not its credential) is shown again after one round trip', async () => {
+    const srv = await server();
+    const { dir, outbox, reporter } = await setup(srv, { token: srv.createToken('Seq Dental') });
+    for (let i = 0; i < 3; i++) {
+      await outbox.setHeartbeat(draft());
+      expect(await reporter.flushNow()).toMatchObject({ ok: true, heartbeatSent: true });
+    }
+    const id = reporter.status().deviceId!;
+    expect((await srv.admin<DeviceDetail>(`/v1/devices/${id}`)).body.heartbeatSeq).toBe(3);
+    await reporter.stop();
+    await outbox.close();
+    cleanups.pop();
+
+    // Restart with the journal: the number continues.
+    let again = await setup(srv, { dir });
+    await again.outbox.setHeartbeat(draft());
+    expect(await again.reporter.flushNow()).toMatchObject({ ok: true });
+    expect((await srv.admin<DeviceDetail>(`/v1/devices/${id}`)).body.heartbeatSeq).toBe(4);
+    await again.reporter.stop();
+    await again.outbox.close();
+    cleanups.pop();
+
+    // The journal is lost, the credential kept: the first heartbeat (seq 1) is "older"; the
+    // answer carries the server's number, and the next one is shown.
+    await rm(path.join(dir, JOURNAL_FILE));
+    again = await setup(srv, { dir });
+    await again.outbox.setHeartbeat(draft());
+    await again.reporter.flushNow();
+    expect((await srv.admin<DeviceDetail>(`/v1/devices/${id}`)).body.heartbeatSeq).toBe(4);
+    expect(again.outbox.lastHeartbeatSeq()).toBe(4);
+    await again.outbox.setHeartbeat(draft());
+    await again.reporter.flushNow();
+    expect((await srv.admin<DeviceDetail>(`/v1/devices/${id}`)).body.heartbeatSeq).toBe(5);
+  });
+
+  it('keeps alerts the server refuses over the device quota, and delivers them once the quota refills', async () => {
+    let clock = Date.now();
+    const srv = await server({ alertQuota: { capacity: 30, refillPerSec: 1 }, now: () => clock });
+    const { outbox, reporter } = await setup(srv, { token: srv.createToken('Quota Dental') });
+    for (let i = 0; i < 50; i++) await outbox.enqueueAlert(connectionAlert(i));
+    const out = await reporter.flushNow();
+    expect(out).toMatchObject({ ok: false, sentAlerts: 30, failure: { code: 'rate_limited', action: 'retry' } });
+    expect(outbox.stats()).toMatchObject({ pendingAlerts: 20, rejectedAlerts: 0, droppedAlerts: 0 });
+    clock += 60_000;
+    expect(await reporter.flushNow()).toMatchObject({ ok: true, sentAlerts: 20 });
+    expect(outbox.stats().pendingAlerts).toBe(0);
+    expect((await srv.admin<AlertList>('/v1/alerts?limit=1000')).body.alerts).toHaveLength(50);
   });
 
   it('keeps everything while the server is down, backs off, and delivers once it is back', async () => {

@@ -2,7 +2,6 @@
  * The reference backend in this process, listening on a loopback port: the real fastify
  * server, the real SQLite database (in a temp file, or in memory), real HTTP.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -24,12 +23,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: Partial<Omit<ServerOptions, 'db' | 'adminTokenHash' | 'sessionKey'>> & { dbFile?: string; port?: number } = {}): Promise<TestServer> {
+export async function startTestServer(opts: Partial<Omit<ServerOptions, 'db' | 'adminTokenHash'>> & { dbFile?: string; port?: number } = {}): Promise<TestServer> {
   const dbFile = opts.dbFile ?? path.join(await mkdtemp(path.join(tmpdir(), 'vigil-srv-')), 'server.db');
   const db = openDatabase(dbFile);
   const adminToken = newAdminToken();
   const { dbFile: _f, port: wantPort, ...serverOpts } = opts;
-  const app = await buildServer({ ...serverOpts, db, adminTokenHash: hashToken(adminToken), sessionKey: randomBytes(32) });
+  const app = await buildServer({ ...serverOpts, db, adminTokenHash: hashToken(adminToken) });
   await app.listen({ host: '127.0.0.1', port: wantPort ?? 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

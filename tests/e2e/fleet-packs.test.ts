@@ -10,18 +10,18 @@
  * dropped; an agent that was offline gets the newest pack when it returns. Check now: a
  * request for the tenant is answered by all three within two heartbeat intervals.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generatePackKey, signPack } from '../../src/core/pack/pack-signature.js';
 import type { AlertList, DeviceDetail, DeviceList } from '../../src/shared/protocol.js';
 import type { PackCoverage } from '../../src/shared/fleet-protocol.js';
 import { testPack } from '../helpers/test-pack.js';
+import { childProcesses, type ChildProc as Proc } from './child-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const VIGIL = path.join(ROOT, 'tests/server/helpers/vigil-command.ts');
@@ -31,28 +31,7 @@ const INTERVAL_SEC = 10;
 const PACK_ID = 'test-softphone-2023';
 const MARKER = 'Users/alice/AppData/Local/Temp/e2e-beacon.dat';
 
-interface Proc {
-  child: ChildProcess;
-  out: string[];
-  err: () => string;
-  exited: Promise<number | null>;
-}
-
-const running = new Set<ChildProcess>();
-afterEach(() => {
-  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  running.clear();
-});
-
-function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  const out: string[] = [];
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => out.push(...d.toString().split('\n').filter(Boolean)));
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
-  return { child, out, err: () => err, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
-}
+const start = childProcesses();
 
 async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   const p = start(VIGIL, ['server', ...args]);

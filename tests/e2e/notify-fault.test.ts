@@ -6,15 +6,15 @@
  * is killed with SIGKILL once mid-delivery. Every alert arrives, exactly once after
  * de-duplication by delivery id, in order per device.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectionAlert } from '../server/helpers/sample-reports.js';
 import { WebhookReceiver } from '../server/helpers/webhook-receiver.js';
 import type { NotifyEvent } from '../../src/server/notify/events.js';
+import { childProcesses, type ChildProc as Proc } from './child-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const VIGIL = path.join(ROOT, 'tests/server/helpers/vigil-command.ts');
@@ -22,53 +22,7 @@ const AGENT = path.join(ROOT, 'tests/e2e/reporting-agent-child.ts');
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 const TUNING = JSON.stringify({ burstWindowMs: 200, timeoutMs: 800, baseDelayMs: 100, maxDelayMs: 600, maxAttempts: 1000, pollMs: 50 });
 
-interface Proc {
-  child: ChildProcess;
-  out: string[];
-  exited: Promise<number | null>;
-  waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
-  err(): string;
-}
-
-const running = new Set<ChildProcess>();
-afterEach(() => {
-  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  running.clear();
-});
-
-function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  const out: string[] = [];
-  let buf = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    out.push(...parts);
-  });
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    out,
-    exited,
-    err: () => err,
-    async waitFor(re, ms = 30_000) {
-      const end = Date.now() + ms;
-      for (let i = 0; i < 10_000; i++) {
-        for (const line of out) {
-          const m = re.exec(line);
-          if (m) return m;
-        }
-        if (Date.now() > end || child.exitCode !== null) break;
-        await sleep(50);
-      }
-      throw new Error(`no line matching ${re} (exit ${child.exitCode}); stdout:\n${out.join('\n')}\nstderr:\n${err.slice(-2000)}`);
-    },
-  };
-}
+const start = childProcesses();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,76 +3,23 @@
  * `vigil run --once`, and a real agent process that is killed with SIGKILL while the server
  * is down. Nothing is lost and nothing is stored twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AlertList, DeviceDetail, DeviceList } from '../../src/shared/protocol.js';
 import { connectionAlert } from '../server/helpers/sample-reports.js';
 import { startConnectProxy } from '../helpers/connect-proxy.js';
+import { childProcesses, type ChildProc as Proc } from './child-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const VIGIL = path.join(ROOT, 'tests/server/helpers/vigil-command.ts');
 const AGENT = path.join(ROOT, 'tests/e2e/reporting-agent-child.ts');
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 
-interface Proc {
-  child: ChildProcess;
-  out: string[];
-  err: string;
-  exited: Promise<number | null>;
-  waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
-}
-
-const running = new Set<ChildProcess>();
-afterEach(() => {
-  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  running.clear();
-});
-
-function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  const out: string[] = [];
-  let buf = '';
-  let err = '';
-  const waiters: Array<() => void> = [];
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    out.push(...parts);
-    for (const w of waiters.splice(0)) w();
-  });
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const proc: Proc = {
-    child,
-    out,
-    get err() {
-      return err;
-    },
-    exited,
-    async waitFor(re, ms = 20_000) {
-      const end = Date.now() + ms;
-      for (;;) {
-        for (const line of out) {
-          const m = re.exec(line);
-          if (m) return m;
-        }
-        if (Date.now() > end || child.exitCode !== null) throw new Error(`no line matching ${re} (exit ${child.exitCode}); stdout:\n${out.join('\n')}\nstderr:\n${err.slice(-2000)}`);
-        await new Promise<void>((r) => {
-          waiters.push(r);
-          setTimeout(r, 100);
-        });
-      }
-    },
-  };
-  return proc;
-}
+const start = childProcesses();
 
 async function startServer(dbFile: string, port = 0): Promise<{ proc: Proc; url: string }> {
   const proc = start(VIGIL, ['server', 'start', '--db', dbFile, '--port', String(port)], { VIGIL_ADMIN_TOKEN: ADMIN_TOKEN });
@@ -175,10 +122,10 @@ describe('reporting end to end (real processes)', () => {
       const ok = proxy.seen.filter((r) => r.proxyAuthorization === `Basic ${Buffer.from('svc-vigil:pr0xy-s3cret').toString('base64')}`);
       expect(ok.length).toBeGreaterThanOrEqual(1);
       expect(ok.every((r) => r.method === 'CONNECT' && r.target === new URL(server.url).host)).toBe(true);
-      expect(run.err).toMatch(/"via":"proxy http:\/\/svc-vigil:\*\*\*\*@127\.0\.0\.1:\d+\/"/);
+      expect(run.err()).toMatch(/"via":"proxy http:\/\/svc-vigil:\*\*\*\*@127\.0\.0\.1:\d+\/"/);
       for (const p of [refused, run]) {
-        expect(p.err + p.out.join('\n')).not.toContain('pr0xy-s3cret');
-        expect(p.err + p.out.join('\n')).not.toContain('wrong@');
+        expect(p.err() + p.out.join('\n')).not.toContain('pr0xy-s3cret');
+        expect(p.err() + p.out.join('\n')).not.toContain('wrong@');
       }
     } finally {
       await proxy.close();

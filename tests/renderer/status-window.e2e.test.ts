@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRenderer } from '../../scripts/build-renderer.js';
-import { findings, scannedState, states } from '../main/fixtures/agent-states.js';
+import { BUILTIN_3CX_VERSION, findings, scannedState, states } from '../main/fixtures/agent-states.js';
 import { needsTools } from '../helpers/system-tool.js';
 import { launch, openStatusPage, type OpenedPage, type OpenOptions } from './harness.js';
 import type { BrowserScope } from './browser-scope.js';
@@ -132,7 +132,7 @@ describe('status window in Chromium', needsTools('chromium'), () => {
     const health = await page.locator('#health').textContent();
     expect(health).toContain('Last report to your IT provider25 Nov 2026, 09:30 (30 minutes ago)');
     expect(health).toContain('Waiting to be sentNothing');
-    expect(await page.locator('#versions').textContent()).toContain('Incident pack3CX DesktopApp supply-chain compromise (March 2023) (version 1)');
+    expect(await page.locator('#versions').textContent()).toContain(`Incident pack3CX DesktopApp supply-chain compromise (March 2023) (version ${BUILTIN_3CX_VERSION})`);
     expectClean(p);
   });
 

@@ -27,6 +27,7 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.mi
 let browser: Browser;
 let srv: TestServer;
 const ids: Record<string, string> = {};
+const secrets: Record<string, string> = {};
 
 async function axeViolations(page: Page): Promise<string[]> {
   await page.addScriptTag({ content: AXE });
@@ -44,6 +45,7 @@ describe('fleet page: incidents, device page, alert triage (chromium)', { ...nee
     for (const [name, stable, tenant] of [['RECEPTION-PC', 'stable-rec-0001', 'Acme Dental'], ['SURGERY-1', 'stable-surg-001', 'Acme Dental'], ['FRONT-DESK', 'stable-front-01', 'Other Ltd']] as const) {
       const e = await enrol(srv.url, srv.createToken(tenant), stable, name);
       ids[name] = e.deviceId;
+      secrets[name] = e.deviceSecret;
     }
     const auth = { authorization: `Bearer ${srv.adminToken}`, 'content-type': 'application/json' };
     await fetch(`${srv.url}/v1/pack-keys`, { method: 'POST', headers: auth, body: JSON.stringify({ keyId: key.keyId, publicKey: key.publicKey }) });
@@ -53,12 +55,7 @@ describe('fleet page: incidents, device page, alert triage (chromium)', { ...nee
     const later = new Date(Date.now() + 1000);
     const findings = compromisedFindings(later).map((f) => ({ ...f, packId: 'test-softphone-2023' }));
     const hb = { ...heartbeatFor(ids['RECEPTION-PC']!, { sentAt: later, hostname: 'RECEPTION-PC', compromised: true }), lastScanAt: later.toISOString(), findings, packs: [{ id: 'test-softphone-2023', version: 2, title: 'Test softphone incident', origin: 'signed:acme-2026', receivedAt: later.toISOString() }], problems: ['pack other-pack v3 from the backend: refused: signatures: key "mallory" is not trusted; keeping the last good pack'] };
-    const secret = await (async () => {
-      // Re-enrol to learn the secret (enrol() above returned it; keep the latest).
-      const e = await enrol(srv.url, srv.createToken('Acme Dental'), 'stable-rec-0001', 'RECEPTION-PC');
-      return e.deviceSecret;
-    })();
-    const c = { deviceId: ids['RECEPTION-PC']!, deviceSecret: secret };
+    const c = { deviceId: ids['RECEPTION-PC']!, deviceSecret: secrets['RECEPTION-PC']! };
     expect((await signedPost(srv.url, '/v1/heartbeats', c, { ...hb, verdict: { ...hb.verdict!, status: 'compromised' }, status: 'compromised' })).status).toBe(200);
     const alerts = findings.slice(0, 2).map((f) => alertFromFinding('finding', f, later));
     expect((await signedPost(srv.url, '/v1/alerts', c, { deviceId: c.deviceId, alerts })).status).toBe(200);

@@ -3,7 +3,7 @@
  * fetched third-party files out of project commits (and sophoslabs/IoCs carries no
  * licence). tests/fixtures/pack-import/README.md names each file, where it comes from and
  * at which commit; put copies in tests/fixtures/pack-import/real/ or point
- * VIGIL_REAL_FEEDS at a folder holding them, and these tests run. Each missing file skips
+ * VIGIL_REAL_FEEDS at a folder holding them (or shared/pack-import/real/ beside the clone), and these tests run. Each missing file skips
  * its test with one line naming it.
  */
 import { existsSync } from 'node:fs';
@@ -13,7 +13,10 @@ import { describe, expect, it } from 'vitest';
 import { buildDraft } from '../../../../src/core/pack/import/draft.js';
 import { readFeedFile } from '../../../../src/core/pack/import/read-feed.js';
 
-const DIR = process.env.VIGIL_REAL_FEEDS ?? path.join(import.meta.dirname, '../../../fixtures/pack-import/real');
+// Also looked for in the steering repo's shared/ beside the clone (CI gets a copy of it),
+// the one place where fetched data files may be kept for the developers.
+const SHARED = path.join(import.meta.dirname, '../../../../../shared/pack-import/real');
+const DIR = process.env.VIGIL_REAL_FEEDS ?? (existsSync(SHARED) ? SHARED : path.join(import.meta.dirname, '../../../fixtures/pack-import/real'));
 const BUILTIN_3CX = path.join(import.meta.dirname, '../../../../src/core/pack/builtin/3cx-2023.json');
 
 function real(name: string): string | undefined {

@@ -182,6 +182,7 @@ try {
   await new Promise<void>((r) => sinkTcp.listen(0, '127.0.0.1', () => r()));
   const httpPort = (sinkHttp.address() as AddressInfo).port;
   const tcpPort = (sinkTcp.address() as AddressInfo).port;
+  const channelIds: string[] = [];
   for (const config of [
     { type: 'webhook', url: `http://127.0.0.1:${httpPort}/hook` },
     { type: 'slack', url: `http://127.0.0.1:${httpPort}/slack` },
@@ -189,8 +190,18 @@ try {
   ]) {
     const res = await fetch(`${server.url}/v1/notify/channels`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: config.type, minSeverity: 'info', config }) });
     if (res.status !== 201) throw new Error(`adding the ${config.type} channel failed: ${res.status} ${await res.text()}`);
+    channelIds.push(((await res.json()) as { channel: { id: string } }).channel.id);
   }
   const withChannels = await ingestRun(server.url, devices);
+  // Then the channels removed and the same run once more: the peer is the mean of the runs
+  // before and after, so a drift over the runs (the database and its WAL grow) is not
+  // charged to the notifications.
+  for (const id of channelIds) {
+    const res = await fetch(`${server.url}/v1/notify/channels/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}` } });
+    if (res.status !== 200) throw new Error(`removing channel ${id} failed: ${res.status} ${await res.text()}`);
+  }
+  const ingestAfter = await ingestRun(server.url, devices);
+  const noChannels = (ingest.requests.average + ingestAfter.requests.average) / 2;
   sinkHttp.close();
   sinkTcp.close();
 
@@ -209,14 +220,14 @@ try {
     `Heartbeat ingest: vigil server (fastify + SQLite WAL), ${DEVICES} devices, ${bodyBytes}-byte signed heartbeats, ${CONNECTIONS} connections, ${DURATION_SEC} s, 2-core machine`,
     [
       { measure: 'heartbeats/s', ours: ingest.requests.average, peer: healthz.requests.average, unit: 'req/s', peerName: 'GET /healthz, same server', target: '>= 3,000/s', met: ingest.requests.average >= 3000 },
-      { measure: 'heartbeats/s, 3 notification channels', ours: withChannels.requests.average, peer: ingest.requests.average, unit: 'req/s', peerName: 'same run, no channels', target: 'ratio >= 0.9', met: withChannels.requests.average >= 0.9 * ingest.requests.average },
+      { measure: 'heartbeats/s, 3 notification channels', ours: withChannels.requests.average, peer: noChannels, unit: 'req/s', peerName: 'no channels (mean of the runs before and after)', target: 'ratio >= 0.9', met: withChannels.requests.average >= 0.9 * noChannels },
       { measure: 'p99 latency', ours: ingest.latency.p99, peer: healthz.latency.p99, unit: 'ms', peerName: 'GET /healthz, same server' },
       { measure: 'agent transport rate (sequential, node:http)', ours: viaNodeHttp.rate, peer: viaGlobal.rate, unit: 'req/s', peerName: "Node's global fetch (undici)" },
       { measure: 'agent transport rate (sequential, node:http)', ours: viaNodeHttp.rate, peer: viaNodeFetch.rate, unit: 'req/s', peerName: 'node-fetch 3.3.2' },
       { measure: 'agent transport p99 (node:http)', ours: viaNodeHttp.p99, peer: viaGlobal.p99, unit: 'ms', peerName: "Node's global fetch (undici)" },
     ],
     [
-      `with 3 channels: ${withChannels.requests.total} requests, ${withChannels.non2xx} non-2xx, ${withChannels.errors} errors.`,
+      `with 3 channels: ${withChannels.requests.total} requests, ${withChannels.non2xx} non-2xx, ${withChannels.errors} errors; no channels before ${Math.round(ingest.requests.average)} req/s, after ${Math.round(ingestAfter.requests.average)} req/s.`,
       `ingest: ${ingest.requests.total} requests, ${ingest.non2xx} non-2xx, ${ingest.errors} errors; healthz: ${healthz.requests.total} requests; ${seen} of ${DEVICES} devices stored as compromised.`,
       `transport: ${TRANSPORT_REQUESTS} heartbeats each through ProtocolClient; failures: node:http ${viaNodeHttp.failures}, global fetch ${viaGlobal.failures}, node-fetch ${viaNodeFetch.failures}.`,
     ],

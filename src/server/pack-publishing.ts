@@ -15,6 +15,8 @@ import type { PublicationView } from '../shared/fleet-protocol.js';
 import { ApiError } from './api-error.js';
 import type { PackStore, PublicationRow } from './database/pack-store.js';
 import type { TenantStore } from './database/tenant-store.js';
+import type { Db } from './database/open-database.js';
+import type { Notifier } from './notify/notifier.js';
 
 export interface PublishInput {
   bytes: Buffer;
@@ -102,4 +104,33 @@ export function publicationView(r: PublicationRow): PublicationView {
 export function refusalAsApiError(err: unknown): never {
   if (err instanceof PublishRefused) throw new ApiError(/^no tenant named/.test(err.message) ? 404 : 400, /^no tenant named/.test(err.message) ? 'not_found' : 'invalid_request', err.message);
   throw err;
+}
+
+/**
+ * Withdraws a pack's active publications (every one, or one scope: a tenant, or the
+ * every-tenant publication) and, in the same transaction, queues one `pack.withdrawn`
+ * notification per tenant that had it (issue 14), so a withdrawal is never lost or told
+ * twice. Returns how many publications it withdrew.
+ */
+export function withdrawPack(
+  s: { db: Db; packs: PackStore; tenants: TenantStore; notifier?: Notifier },
+  input: { packId: string; by: string; nowMs: number; scope?: { tenantId: string | null } },
+): number {
+  return s.db.transaction(() => {
+    const { scope } = input;
+    const active = s.packs.list().filter((r) => r.pack_id === input.packId && r.withdrawn_at === null && (!scope || r.tenant_id === scope.tenantId));
+    const n = s.packs.withdraw(input.packId, input.by, input.nowMs, scope);
+    if (n === 0 || !s.notifier) return n;
+    // The newest withdrawn version per tenant; an every-tenant publication reaches them all.
+    const versions = new Map<string, number>();
+    const allTenants = s.tenants.listTenants();
+    for (const r of active) {
+      for (const t of r.tenant_id === null ? allTenants : allTenants.filter((x) => x.id === r.tenant_id)) versions.set(t.id, Math.max(versions.get(t.id) ?? 0, r.version));
+    }
+    for (const t of allTenants) {
+      const version = versions.get(t.id);
+      if (version !== undefined) s.notifier.packEvent('pack.withdrawn', { id: t.id, name: t.name }, { id: input.packId, version }, [], `withdrawn by ${input.by}`, input.nowMs);
+    }
+    return n;
+  })();
 }

@@ -12,7 +12,9 @@ import { PackStore } from '../../server/database/pack-store.js';
 import { TenantStore } from '../../server/database/tenant-store.js';
 import { DeviceStore } from '../../server/database/device-store.js';
 import { FleetControlStore } from '../../server/database/fleet-control-store.js';
-import { publicationView, publishPack, PublishRefused } from '../../server/pack-publishing.js';
+import { publicationView, publishPack, PublishRefused, withdrawPack } from '../../server/pack-publishing.js';
+import { Notifier } from '../../server/notify/notifier.js';
+import { NotifyStore } from '../../server/database/notify-store.js';
 import { FleetRequestError, lowerHeartbeat, parseDuration, requestScan, scanRequestViews, type ScanTarget } from '../../server/fleet-requests.js';
 import { PackKeyAddRequestSchema } from '../../shared/fleet-protocol.js';
 import { TrustedPackKeySchema } from '../../core/pack/trusted-keys.js';
@@ -135,7 +137,10 @@ async function packWithdraw(argv: string[], io: CliIo): Promise<number> {
       if (!t) throw new UsageError(`no tenant named "${values.tenant}"`);
       scope = { tenantId: t.id };
     } else if (values.all) scope = { tenantId: null };
-    return new PackStore(db).withdraw(packId, who(io, values.by), Date.now(), scope);
+    // The running server's delivery worker sends the queued pack.withdrawn notifications.
+    const tenants = new TenantStore(db);
+    const notifier = new Notifier(new NotifyStore(db), tenants, { publicUrl: () => '' });
+    return withdrawPack({ db, packs: new PackStore(db), tenants, notifier }, { packId, by: who(io, values.by), nowMs: Date.now(), ...(scope ? { scope } : {}) });
   });
   if (n === 0) {
     io.stderr(`vigil server: no active publication of ${packId}${values.tenant ? ` for ${values.tenant}` : ''}\n`);

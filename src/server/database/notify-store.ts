@@ -85,8 +85,8 @@ function statements(db: Db) {
          FROM notify_outbox o GROUP BY channel_id`,
     ),
     purgeDone: db.prepare("DELETE FROM notify_outbox WHERE state IN ('delivered', 'failed') AND done_at < ?"),
-    deviceForEvents: db.prepare<[string], { status: string; hostname: string; tenant_id: string; tenant_name: string }>(
-      'SELECT d.status, d.hostname, d.tenant_id, t.name AS tenant_name FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE d.id = ?',
+    deviceForEvents: db.prepare<[string], { status: string; hostname: string; tenant_id: string; tenant_name: string; heartbeat_json: string | null }>(
+      'SELECT d.status, d.hostname, d.tenant_id, t.name AS tenant_name, d.heartbeat_json FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE d.id = ?',
     ),
     silentCandidates: db.prepare<[number, number, number], SilentCandidateRow>(
       `SELECT d.id, d.hostname, d.tenant_id, t.name AS tenant_name, d.last_seen_at, d.heartbeat_interval_sec

@@ -5,8 +5,8 @@
  *
  * Hooks for ingest: `onAlerts`, `watchHeartbeat` (before the heartbeat is written) and
  * `seen` (any accepted request ends a silence). `silentScan` runs from the delivery worker's
- * timer. `packEvent` is the hook for pack distribution (issue 13): the heartbeat carries no
- * per-pack load result yet (only free-text `problems`), so nothing calls it from ingest.
+ * timer. `packEvent`: `pack.failing` when a heartbeat newly reports a backend pack it could
+ * not load (its `packProblems`), `pack.withdrawn` from withdrawPack (pack-publishing.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Alert, Heartbeat } from '../../shared/protocol.js';
@@ -172,6 +172,11 @@ export class Notifier {
       const tenant = { id: before.tenant_id, name: before.tenant_name };
       const ev = verdictEvent(tenant, this.deviceRef(deviceId, hb.host.hostname), before.status as Status, hb.status, hb.verdict?.summary ?? null, nowMs);
       if (ev) this.enqueue(ev, nowMs);
+      // A backend pack this device newly fails to load: one event per state change, not one
+      // per heartbeat (the device reports the problem until the listing changes).
+      for (const p of newPackProblems(before.heartbeat_json, hb)) {
+        this.packEvent('pack.failing', tenant, { id: p.id, version: p.version }, [{ id: deviceId, hostname: hb.host.hostname }], p.problem, nowMs);
+      }
     };
   }
 
@@ -251,4 +256,19 @@ export class Notifier {
       this.store.enqueue(newId('msg_'), c.id, key, ev.type, JSON.stringify(ev), nowMs, due);
     }
   }
+}
+
+/** Pack problems in this heartbeat that the previous stored heartbeat did not report (same pack id and version). */
+export function newPackProblems(previousHeartbeatJson: string | null, hb: Heartbeat): Array<{ id: string; version: number; problem: string }> {
+  const now = hb.packProblems ?? [];
+  if (now.length === 0) return [];
+  let before: Array<{ id?: unknown; version?: unknown }> = [];
+  try {
+    const prev = previousHeartbeatJson === null ? null : (JSON.parse(previousHeartbeatJson) as { packProblems?: unknown });
+    if (prev && Array.isArray(prev.packProblems)) before = prev.packProblems as typeof before;
+  } catch {
+    // A stored heartbeat that does not parse tells nothing: every problem is new.
+  }
+  const seen = new Set(before.map((p) => `${String(p.id)}@${String(p.version)}`));
+  return now.filter((p) => !seen.has(`${p.id}@${p.version}`));
 }

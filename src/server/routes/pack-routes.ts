@@ -15,7 +15,7 @@ import { MAX_PACK_BYTES } from '../../core/pack/load.js';
 import { ApiError } from '../api-error.js';
 import { authenticateDevice } from '../device-auth.js';
 import { parseJson, validate } from '../request-body.js';
-import { publicationView, publishPack, refusalAsApiError } from '../pack-publishing.js';
+import { publicationView, publishPack, refusalAsApiError, withdrawPack } from '../pack-publishing.js';
 import type { ServerContext } from '../server-context.js';
 import { packCoverage } from '../pack-coverage.js';
 
@@ -80,7 +80,7 @@ export function registerPackRoutes(app: FastifyInstance, ctx: ServerContext): vo
       if (!t) throw new ApiError(404, 'not_found', `no tenant named "${body.tenant}"`);
       scope = { tenantId: t.id };
     } else if (body.all) scope = { tenantId: null };
-    const n = ctx.packs.withdraw(id, body.by ?? 'admin API', ctx.now(), scope);
+    const n = withdrawPack({ db: ctx.db, packs: ctx.packs, tenants: ctx.tenants, notifier: ctx.notify.notifier }, { packId: id, by: body.by ?? 'admin API', nowMs: ctx.now(), ...(scope ? { scope } : {}) });
     if (n === 0) throw new ApiError(404, 'not_found', `no active publication of ${id}`);
     ctx.log.warn('pack withdrawn', { packId: id, publications: n });
     return { withdrawn: n, packs: ctx.packs.list().filter((r) => r.pack_id === id).map(publicationView) };

@@ -9,9 +9,10 @@
  * environment and verified with osslsigncode.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildMsi, msiVersion, payloadFragment, PUBLIC_PROPERTIES, type BuildMsiResult } from '../../scripts/build-msi.js';
 import { makeSigningPki } from '../helpers/signing-fixtures.js';
@@ -49,6 +50,7 @@ function filesInstalledAt(msi: string): string[] {
     .sort();
 }
 
+const WINSW = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../node_modules/node-windows/bin/winsw/winsw.exe');
 const work = mkdtempSync(path.join(tmpdir(), 'vigil-msi-test-'));
 let placeholder: BuildMsiResult;
 let release: BuildMsiResult;
@@ -70,8 +72,9 @@ function unpackedTree(): string {
     mkdirSync(path.dirname(path.join(unpacked, rel)), { recursive: true });
     writeFileSync(path.join(unpacked, rel), text);
   }
-  // WinSW's executable stands in as a labelled file; the build copies it in as VigilService.exe.
-  writeFileSync(path.join(work, 'winsw.exe'), 'MZ WinSW stand-in');
+  // The service host the release ships: WinSW from the node-windows devDependency (the path
+  // .github/workflows/release.yml passes); the build copies it in as VigilService.exe.
+  copyFileSync(WINSW, path.join(work, 'winsw.exe'));
   return unpacked;
 }
 
@@ -196,6 +199,8 @@ describe('the MSI definition (wixl build, msiinfo/msidump inspection)', needsToo
     const comp = table(release.msi, 'Component').find((c) => c.Component === 'AgentService')!;
     const exe = table(release.msi, 'File').find((f) => f.File === comp.KeyPath)!;
     expect(exe.FileName!.split('|').pop()).toBe('VigilService.exe');
+    // The service executable is the WinSW binary the release ships, byte for byte in size.
+    expect(Number(exe.FileSize)).toBe(readFileSync(WINSW).length);
     expect(filesInstalledAt(release.msi)).toEqual(expect.arrayContaining(['C:\\Program Files\\Vigil\\VigilService.exe', 'C:\\Program Files\\Vigil\\VigilService.xml']));
     // 0x01 start on install, 0x02 stop on install (a major upgrade's removal of the old product
     // stops it too, through that product's own row), 0x20 stop and 0x80 delete on uninstall.

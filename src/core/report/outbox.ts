@@ -93,6 +93,8 @@ const encode = (r: OutboxRecord): Buffer => Buffer.from(JSON.stringify(r), 'utf8
 
 export class Outbox {
   private readonly pending = new Map<string, { alert: Alert; bytes: number }>();
+  /** Pending alerts whose journal write has not finished: not yet counted as queued. */
+  private readonly unwritten = new Set<string>();
   private readonly delivered = new Set<string>();
   private heartbeatDraft: HeartbeatDraft | undefined;
   private heartbeatBytes = 0;
@@ -206,7 +208,14 @@ export class Outbox {
     const rec: OutboxRecord = { t: 'alert', alert };
     const payload = encode(rec);
     this.pending.set(alert.alertId, { alert, bytes: payload.length });
-    await this.persistPayloads([payload]);
+    // Counted in stats() only once its write has finished (durable, or kept in memory after
+    // the disk refused it): the agent never reports an alert as queued that a kill could still lose.
+    this.unwritten.add(alert.alertId);
+    try {
+      await this.persistPayloads([payload]);
+    } finally {
+      this.unwritten.delete(alert.alertId);
+    }
     return 'queued';
   }
 
@@ -289,7 +298,7 @@ export class Outbox {
   stats(): OutboxStats {
     const first = this.pending.values().next().value;
     const s: OutboxStats = {
-      pendingAlerts: this.pending.size,
+      pendingAlerts: this.pending.size - [...this.unwritten].filter((id) => this.pending.has(id)).length,
       oldestPendingAt: first ? first.alert.raisedAt : null,
       droppedAlerts: this.counters.dropped,
       rejectedAlerts: this.counters.rejected,

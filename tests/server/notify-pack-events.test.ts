@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { enrol, signedPost } from './helpers/signed-request.js';
 import { heartbeatFor } from './helpers/sample-reports.js';
 import { WebhookReceiver } from './helpers/webhook-receiver.js';
+import { adminApi, until } from './helpers/wait-and-admin.js';
 import type { NotifyEvent } from '../../src/server/notify/events.js';
 import { generatePackKey, signPack } from '../../src/core/pack/pack-signature.js';
 import { testPack } from '../helpers/test-pack.js';
@@ -19,25 +20,8 @@ const rx = new WebhookReceiver();
 let clock = Date.now();
 const partner = generatePackKey('acme-2026');
 
-async function admin(method: string, path: string, body?: unknown) {
-  const res = await fetch(srv.url + path, {
-    method,
-    headers: { authorization: `Bearer ${srv.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+const admin = adminApi(() => srv);
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 10_000; i++) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const packEvents = () => rx.uniqueById().map((r) => r.json as NotifyEvent).filter((e) => e.type.startsWith('pack.'));
 

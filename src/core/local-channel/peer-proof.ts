@@ -35,6 +35,29 @@ export interface Challenge {
   discard(): Promise<void>;
 }
 
+/**
+ * The secret file as a challenge: one answer only (compared in constant time), and the file
+ * is removed on that answer or on discard. Shared by the POSIX and Windows proofs.
+ */
+export function oneTimeChallenge(file: string, secret: string, peer: ProvenPeer): Challenge {
+  let used = false;
+  const discard = async () => {
+    used = true;
+    await fsp.rm(file, { force: true });
+  };
+  return {
+    path: file,
+    discard,
+    verify: async (answer) => {
+      if (used) return null;
+      await discard();
+      const a = Buffer.from(answer);
+      const b = Buffer.from(secret);
+      return a.length === b.length && timingSafeEqual(a, b) ? peer : null;
+    },
+  };
+}
+
 export class PeerProofError extends Error {
   constructor(message: string) {
     super(message);
@@ -88,22 +111,7 @@ export class PosixPeerProof implements PeerProof {
     } finally {
       await fh.close();
     }
-    let used = false;
-    const discard = async () => {
-      used = true;
-      await fsp.rm(file, { force: true });
-    };
-    return {
-      path: file,
-      discard,
-      verify: async (answer) => {
-        if (used) return null;
-        await discard();
-        const a = Buffer.from(answer);
-        const b = Buffer.from(secret);
-        return a.length === b.length && timingSafeEqual(a, b) ? { uid, user: claim.user, profile } : null;
-      },
-    };
+    return oneTimeChallenge(file, secret, { uid, user: claim.user, profile });
   }
 }
 

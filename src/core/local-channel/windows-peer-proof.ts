@@ -15,12 +15,12 @@
  *
  * Not run on a real Windows machine here (none is available); the tests replay this shape.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { CommandRunner } from '../os/command-runner.js';
 import type { PeerClaim } from '../../shared/local-channel.js';
-import { PeerProofError, type Challenge, type PeerProof } from './peer-proof.js';
+import { oneTimeChallenge, PeerProofError, type Challenge, type PeerProof } from './peer-proof.js';
 
 const SYSTEM = '*S-1-5-18';
 const ADMINISTRATORS = '*S-1-5-32-544';
@@ -77,23 +77,7 @@ export class WindowsPeerProof implements PeerProof {
       await fsp.rm(file, { force: true });
       throw e;
     }
-    let used = false;
-    const discard = async () => {
-      used = true;
-      await fsp.rm(file, { force: true });
-    };
-    const profile = path.win32.basename(home);
-    return {
-      path: file,
-      discard,
-      verify: async (answer) => {
-        if (used) return null;
-        await discard();
-        const a = Buffer.from(answer);
-        const b = Buffer.from(secret);
-        return a.length === b.length && timingSafeEqual(a, b) ? { uid: null, user: claim.user, profile } : null;
-      },
-    };
+    return oneTimeChallenge(file, secret, { uid: null, user: claim.user, profile: path.win32.basename(home) });
   }
 
   private async icacls(args: string[]) {

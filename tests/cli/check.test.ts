@@ -18,6 +18,7 @@ import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-ver
 import { disarmedCopy, PLANTED_PAYLOAD, PLANTED_SHA256, testPack } from '../helpers/test-pack.js';
 import { emptyHive, hivexMkdirs, hivexSetStrings, hivexsh } from '../helpers/make-hive.js';
 import { needsTools } from '../helpers/system-tool.js';
+import { needsCheckoutOthersCanRead } from '../helpers/checkout-access.js';
 
 const WIN_APP = 'Users/alice/AppData/Local/Programs/3CXDesktopApp';
 const MAC_APP = 'Applications/3CX Desktop App.app';
@@ -305,7 +306,7 @@ describe('bad input', () => {
 });
 
 describe('a profile the scan may not read', () => {
-  it.skipIf(process.getuid?.() !== 0)('is a grey finding naming the user, and the verdict is unknown (exit 3) when nothing worse is found', needsTools('setpriv'), async () => {
+  it.skipIf(process.getuid?.() !== 0)('is a grey finding naming the user, and the verdict is unknown (exit 3) when nothing worse is found', { ...needsTools('setpriv'), ...needsCheckoutOthersCanRead() }, async () => {
     // Real permissions need a non-root reader: run the built CLI entry as "nobody".
     const root = await tree(windowsTree({ 'Users/alice/AppData/Local/Programs/3CXDesktopApp/3CXDesktopApp.exe': exeWithVersion('18.12.425') }));
     await chmod(root, 0o755);

@@ -62,9 +62,30 @@ export function formatSkipSummary(records: SkipRecord[]): string[] {
   ];
 }
 
+/** Skipped tests whose meta names another unmet precondition (tests/helpers/checkout-access.ts), one line per file and reason. */
+export function formatPreconditionSkips(modules: ReadonlyArray<TestModule>): string[] {
+  const counts = new Map<string, number>();
+  for (const mod of modules) {
+    for (const test of mod.children.allTests()) {
+      if (test.result().state !== 'skipped') continue;
+      let node: TestCase | TestSuite | TestModule = test;
+      let why: string | undefined;
+      for (;;) {
+        why = node.meta().unmetPrecondition;
+        if (why || node.type === 'module') break;
+        node = node.parent;
+      }
+      if (why) counts.set(`${mod.relativeModuleId}: ${why}`, (counts.get(`${mod.relativeModuleId}: ${why}`) ?? 0) + 1);
+    }
+  }
+  return [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([line, n]) => `  skipped ${n} ${n === 1 ? 'test' : 'tests'} in ${line}`);
+}
+
 export default class SystemToolReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const lines = formatSkipSummary(collectSkips(testModules));
+    const other = formatPreconditionSkips(testModules);
+    if (other.length) lines.push('Other preconditions not met here:', ...other);
     if (lines.length) process.stdout.write(`\n${lines.join('\n')}\n\n`);
   }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalTargetFs } from '../../../src/core/os/target-fs.js';
+import { needsCheckoutOthersCanRead } from '../../helpers/checkout-access.js';
 import { needsTools } from '../../helpers/system-tool.js';
 import { listUserProfiles } from '../../../src/core/inventory/user-profiles.js';
 import { resolveLocation } from '../../../src/core/inventory/resolve-location.js';
@@ -76,7 +77,7 @@ describe('user profiles and locations on a Windows layout', () => {
 });
 
 describe('unreadable places', () => {
-  it('reports a denied profile as a problem, and a missing folder as nothing', process.getuid?.() === 0 ? needsTools('setpriv') : {}, async () => {
+  it('reports a denied profile as a problem, and a missing folder as nothing', process.getuid?.() === 0 ? { ...needsTools('setpriv'), ...needsCheckoutOthersCanRead() } : {}, async () => {
     // Real permissions: the check runs as "nobody" (CI runs as root, which no mode bit stops).
     const root = await tree({ 'Users/alice/AppData/Local/Programs/3CXDesktopApp/3CXDesktopApp.exe': 'MZ', 'Users/carol/NTUSER.DAT': 'x' });
     await chmod(root, 0o755);

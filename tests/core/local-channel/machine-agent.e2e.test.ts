@@ -18,6 +18,7 @@ import { threeCxExe } from '../../main/fixtures/windows-tree.js';
 import { OTHER_PROFILE } from '../../../src/core/local-channel/redact-for-viewer.js';
 import type { MachineState } from '../../../src/shared/local-channel.js';
 import type { DeviceDetail, DeviceList } from '../../../src/shared/protocol.js';
+import { needsCheckoutOthersCanRead } from '../../helpers/checkout-access.js';
 import { startTestServer, type TestServer } from '../../server/helpers/test-server.js';
 
 const USERS = ['vigilch1', 'vigilch2'] as const;
@@ -127,7 +128,7 @@ async function raw(lines: string[]): Promise<{ received: string; closed: boolean
   return { received, closed };
 }
 
-describe.skipIf(skipReason !== '')('the machine agent serves the tray clients over a Unix socket', () => {
+describe.skipIf(skipReason !== '')('the machine agent serves the tray clients over a Unix socket', skipReason ? {} : needsCheckoutOthersCanRead(), () => {
   beforeAll(async () => {
     for (const u of USERS) {
       if (spawnSync('id', [u]).status !== 0) {

@@ -101,6 +101,7 @@ export function unavailableTrayState(reason: string, ctx: Pick<AgentStateContext
   return AgentStateSchema.parse({
     status: 'unknown',
     statusReason: reason,
+    available: false,
     findings: [],
     installs: [],
     scanning: false,

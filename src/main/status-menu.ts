@@ -27,7 +27,7 @@ export function statusMenuModel(state: AgentState | null, policy: MenuPolicy): M
   const entries: MenuEntry[] = [
     { kind: 'label', id: 'verdict', label: `Status: ${STATUS_LABEL[trayStatus(state)]}` },
     { kind: 'separator' },
-    { kind: 'action', id: 'check-now', label: scanning ? 'Checking…' : 'Check now', enabled: state !== null && !scanning },
+    { kind: 'action', id: 'check-now', label: scanning ? 'Checking…' : 'Check now', enabled: state !== null && state.available !== false && !scanning },
     { kind: 'action', id: 'open-status', label: 'Open status', enabled: true },
     { kind: 'action', id: 'open-logs', label: 'Open log folder', enabled: true },
     { kind: 'separator' },

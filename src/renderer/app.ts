@@ -115,6 +115,8 @@ function render(state: AgentState | null, bridge: VigilBridge | undefined): void
 
   const check = byId<HTMLButtonElement>('check-now');
   check.setAttribute('aria-disabled', view.scanning || !bridge ? 'true' : 'false');
+  // Nothing to ask while the checker cannot be reached: no button that cannot work.
+  check.hidden = !view.canCheck && state !== null;
   check.textContent = view.scanning ? 'Checking…' : 'Check now';
 
   const notices = byId('notices');

@@ -67,6 +67,8 @@ export interface StatusView {
   glyph: string;
   why: string;
   scanning: boolean;
+  /** Whether "Check now" can do anything: false while the checker cannot be reached. */
+  canCheck: boolean;
   findings: FindingView[];
   connections: FindingView[];
   facts: FactRow[];
@@ -149,6 +151,7 @@ export function buildStatusView(state: AgentState | null, formatTime: FormatTime
       glyph: STATUS_GLYPH.unknown,
       why: 'Vigil’s checker is not running yet. If this does not change within a few minutes, restart the PC or contact your IT provider.',
       scanning: false,
+      canCheck: false,
       findings: [],
       connections: [],
       facts: [],
@@ -164,11 +167,15 @@ export function buildStatusView(state: AgentState | null, formatTime: FormatTime
   const rep = state.reporting ?? ({} as Partial<AgentState['reporting']>);
   const when = (iso: unknown, never: string) => (str(iso) ? formatTime(iso as string) : never);
 
+  // The checker cannot be reached: its reporting and watch are unknown here, not "not set up".
+  const unreachable = state.available === false;
   const facts: FactRow[] = [
-    { label: 'Last check', value: state.scanning ? 'Checking now…' : when(state.lastScanAt, 'Not yet') },
+    { label: 'Last check', value: state.scanning ? 'Checking now…' : when(state.lastScanAt, unreachable ? 'Unknown: Vigil’s checker cannot be reached' : 'Not yet') },
   ];
   if (str(state.nextScanAt)) facts.push({ label: 'Next check', value: formatTime(state.nextScanAt as string) });
-  if (rep.configured === false) {
+  if (unreachable) {
+    facts.push({ label: 'Reporting to your IT provider', value: 'Unknown while the checker cannot be reached' });
+  } else if (rep.configured === false) {
     facts.push({ label: 'Reporting to your IT provider', value: 'Not set up on this PC' });
   } else {
     facts.push({ label: 'Last report to your IT provider', value: when(rep.lastSuccessAt, 'Not yet') });
@@ -177,7 +184,9 @@ export function buildStatusView(state: AgentState | null, formatTime: FormatTime
   }
   facts.push({
     label: 'Connection watch',
-    value: state.watch?.running ? `Running${str(state.watch.lastPollAt) ? `, last look ${formatTime(state.watch.lastPollAt as string)}` : ''}` : 'Not running',
+    value: unreachable
+      ? 'Unknown while the checker cannot be reached'
+      : state.watch?.running ? `Running${str(state.watch.lastPollAt) ? `, last look ${formatTime(state.watch.lastPollAt as string)}` : ''}` : 'Not running',
   });
 
   const versions: FactRow[] = [{ label: 'Vigil', value: str(state.versions?.agent) ?? 'unknown' }];
@@ -211,6 +220,7 @@ export function buildStatusView(state: AgentState | null, formatTime: FormatTime
     glyph: STATUS_GLYPH[status],
     why: str(state.statusReason) ?? str(state.verdict?.summary) ?? DEFAULT_WHY[status],
     scanning: state.scanning === true,
+    canCheck: state.available !== false,
     findings,
     connections,
     facts,

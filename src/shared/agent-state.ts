@@ -34,6 +34,13 @@ export const AgentStateSchema = z.object({
    * window's banner show it instead of the verdict's summary.
    */
   statusReason: z.string().min(1).optional(),
+  /**
+   * False when the tray cannot reach the checker at all (the service is not running, the
+   * settings cannot be used): the window then says what it does not know instead of
+   * showing defaults such as "Reporting: not set up", and offers no "Check now". Absent
+   * means reachable.
+   */
+  available: z.boolean().optional(),
   findings: z.array(FindingSchema),
   installs: z.array(InstallSchema),
   scanning: z.boolean(),

@@ -26,6 +26,13 @@ describe('status menu', () => {
     expect(none).toMatchObject({ enabled: false });
   });
 
+  it('Check now is disabled while the checker (the service) cannot be reached', async () => {
+    const { unavailableTrayState } = await import('../../src/main/agent-state-map.js');
+    const down = unavailableTrayState('Vigil is not checking this PC: the Vigil service is not running.', { agentVersion: '0.1.0', hostname: 'PC', packs: [] });
+    expect(statusMenuModel(down, { allowQuit: false }).find((e) => e.kind === 'action' && e.id === 'check-now')).toMatchObject({ enabled: false });
+    expect(statusMenuModel(states.ok(), { allowQuit: false }).find((e) => e.kind === 'action' && e.id === 'check-now')).toMatchObject({ enabled: true });
+  });
+
   it('items call back with their action', () => {
     const onAction = vi.fn();
     const tpl = toMenuTemplate(statusMenuModel(states.ok(), { allowQuit: true }), onAction);

@@ -97,7 +97,15 @@ describe('status window: service client, service down, per-user install', needsT
         expect(text).toContain(OTHER_PROFILE);
         expect(text).not.toMatch(/alice/);
       }
-      if (m.name === 'service-down') expect(await p.page.locator('#status-why').textContent()).toBe(SERVICE_DOWN);
+      if (m.name === 'service-down') {
+        expect(await p.page.locator('#status-why').textContent()).toBe(SERVICE_DOWN);
+        // Nothing it cannot know is shown as a fact, and no button that cannot work.
+        expect(text).not.toMatch(/Not set up|Not yet/);
+        expect(await p.page.locator('#health').textContent()).toContain('Unknown while the checker cannot be reached');
+        expect(await p.page.locator('#check-now').isHidden()).toBe(true);
+      } else {
+        expect(await p.page.locator('#check-now').isVisible()).toBe(true);
+      }
       if (m.name === 'per-user') expect(text).toContain('Other profiles on this PC are not checked');
       expect(p.problems.cspViolations).toEqual([]);
       expect(p.problems.pageErrors).toEqual([]);

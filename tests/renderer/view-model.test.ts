@@ -50,6 +50,19 @@ describe('buildStatusView', () => {
     expect(unmanaged.facts).toContainEqual({ label: 'Reporting to your IT provider', value: 'Not set up on this PC' });
   });
 
+  it('checker out of reach (service not running): says what it does not know, and offers no Check now', async () => {
+    const { unavailableTrayState } = await import('../../src/main/agent-state-map.js');
+    const v = buildStatusView(unavailableTrayState('Vigil is not checking this PC: the Vigil service is not running.', { agentVersion: '0.1.0', hostname: 'RECEPTION-PC', packs: [], tenant: 'Acme IT Partners' }), fmt);
+    expect(v.canCheck).toBe(false);
+    expect(v.facts).toEqual([
+      { label: 'Last check', value: 'Unknown: Vigil’s checker cannot be reached' },
+      { label: 'Reporting to your IT provider', value: 'Unknown while the checker cannot be reached' },
+      { label: 'Connection watch', value: 'Unknown while the checker cannot be reached' },
+    ]);
+    expect(JSON.stringify(v)).not.toMatch(/Not set up|Not yet/);
+    expect(buildStatusView(states.ok(), fmt).canCheck).toBe(true);
+  });
+
   it('scanning', () => {
     const v = buildStatusView({ ...states.ok(), scanning: true }, fmt);
     expect(v.scanning).toBe(true);

@@ -105,6 +105,8 @@ function say(text: string): void {
   }, 50);
 }
 
+const UNREACHABLE = 'Not known while Vigil’s checker cannot be reached.';
+
 function render(state: AgentState | null, bridge: VigilBridge | undefined): void {
   const view = buildStatusView(state, formatTime);
   document.body.dataset.status = view.status;
@@ -113,10 +115,11 @@ function render(state: AgentState | null, bridge: VigilBridge | undefined): void
   byId('status-why').textContent = view.why;
   document.title = `Vigil: ${view.label}`;
 
+  const unreachable = !view.canCheck && state !== null;
   const check = byId<HTMLButtonElement>('check-now');
   check.setAttribute('aria-disabled', view.scanning || !bridge ? 'true' : 'false');
   // Nothing to ask while the checker cannot be reached: no button that cannot work.
-  check.hidden = !view.canCheck && state !== null;
+  check.hidden = unreachable;
   check.textContent = view.scanning ? 'Checking…' : 'Check now';
 
   const notices = byId('notices');
@@ -128,7 +131,7 @@ function render(state: AgentState | null, bridge: VigilBridge | undefined): void
   clear(findings);
   if (view.findings.length === 0) {
     findings.append(
-      el('p', { class: 'empty' }, view.status === 'unknown' ? 'No results yet.' : 'Nothing to report: no affected software or attack traces were found.'),
+      el('p', { class: 'empty' }, unreachable ? UNREACHABLE : view.status === 'unknown' ? 'No results yet.' : 'Nothing to report: no affected software or attack traces were found.'),
     );
   } else {
     const list = el('ul', { class: 'finding-list' });
@@ -139,7 +142,7 @@ function render(state: AgentState | null, bridge: VigilBridge | undefined): void
   const connections = byId('connections');
   clear(connections);
   if (view.connections.length === 0) {
-    connections.append(el('p', { class: 'empty' }, 'No connections to known attack servers were seen.'));
+    connections.append(el('p', { class: 'empty' }, unreachable ? UNREACHABLE : 'No connections to known attack servers were seen.'));
   } else {
     const list = el('ul', { class: 'finding-list' });
     view.connections.forEach((f, i) => list.append(findingItem(f, view.findings.length + i, bridge)));

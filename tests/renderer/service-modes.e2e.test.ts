@@ -100,7 +100,8 @@ describe('status window: service client, service down, per-user install', needsT
       if (m.name === 'service-down') {
         expect(await p.page.locator('#status-why').textContent()).toBe(SERVICE_DOWN);
         // Nothing it cannot know is shown as a fact, and no button that cannot work.
-        expect(text).not.toMatch(/Not set up|Not yet/);
+        expect(text).not.toMatch(/Not set up|Not yet|No connections to known attack servers were seen/);
+        expect(await p.page.locator('#connections').textContent()).toBe('Not known while Vigil’s checker cannot be reached.');
         expect(await p.page.locator('#health').textContent()).toContain('Unknown while the checker cannot be reached');
         expect(await p.page.locator('#check-now').isHidden()).toBe(true);
       } else {

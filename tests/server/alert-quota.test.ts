@@ -22,7 +22,7 @@ async function server(opts: Parameters<typeof startTestServer>[0]) {
   return s;
 }
 async function device(srv: TestServer, tenant: string, stableId: string) {
-  const e = await enrol(srv.url, srv.createToken(tenant), stableId);
+  const e = await enrol(srv.url, await srv.createToken(tenant), stableId);
   return { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
 }
 const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => connectionAlert(from + i));
@@ -44,7 +44,7 @@ describe('alert quotas (hole 5)', () => {
     expect(dup.body).toEqual({ stored: [], duplicates: batch(0, 5).map((a) => a.alertId) });
     const d = (await srv.admin<Detail>(`/v1/devices/${cred.deviceId}`)).body;
     expect(d).toMatchObject({ alertCount: 150, refusedAlerts: 50 });
-    expect((srv.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n).toBe(150);
+    expect(Number((await srv.database.get<{ n: number }>('SELECT COUNT(*) AS n FROM alerts'))!.n)).toBe(150);
     const hb = await signedPost(srv.url, '/v1/heartbeats', cred, heartbeatFor(cred.deviceId));
     expect(hb.body).toMatchObject({ ok: true, refusedAlerts: 50 });
     const page = await fleetPage(srv);
@@ -81,7 +81,7 @@ describe('alert quotas (hole 5)', () => {
     await srv.close();
     servers.pop();
     srv = await server({ dbFile: file, alertRetentionDays: 30, now: () => t0 + 31 * 86_400_000 });
-    expect((srv.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n).toBe(0);
+    expect(Number((await srv.database.get<{ n: number }>('SELECT COUNT(*) AS n FROM alerts'))!.n)).toBe(0);
     expect((await srv.admin<Detail>(`/v1/devices/${cred.deviceId}`)).body.alertCount).toBe(10);
   });
 });

@@ -12,6 +12,7 @@
  * Pragmas as before (open-database.ts): WAL, synchronous=NORMAL (FULL for a `durable`
  * transaction), foreign keys, busy timeout, the file created 0600.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Db } from './open-database.js';
 import { SQLITE_DIALECT, type SqlDatabase, type SqlExecutor, type SqlRunResult, type SqlValue, type TransactionOptions } from './sql-database.js';
@@ -51,6 +52,8 @@ export class SqliteDatabase implements SqlDatabase {
   readonly dialect = SQLITE_DIALECT;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly lock = new AsyncMutex();
+  /** The transaction the current async context runs in, to refuse (not deadlock on) a statement that bypasses it. */
+  private readonly context = new AsyncLocalStorage<{ open: boolean }>();
   private closed = false;
 
   /**
@@ -72,6 +75,10 @@ export class SqliteDatabase implements SqlDatabase {
   private async outside<T>(op: () => T): Promise<T> {
     if (this.closed) throw new Error('the database is closed');
     if (!this.lock.busy) return op();
+    if (this.context.getStore()?.open) {
+      // It would wait for the transaction it is part of, for ever.
+      throw new Error('a statement on the database inside one of its transactions: use the transaction\'s executor (tx)');
+    }
     await this.lock.acquire();
     try {
       if (this.closed) throw new Error('the database is closed');
@@ -96,6 +103,7 @@ export class SqliteDatabase implements SqlDatabase {
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     await this.lock.acquire();
     let open = true;
+    const marker = { open: true };
     // A statement through `tx` after the transaction ended (a forgotten await) is a bug: refuse it.
     const live = (): void => {
       if (!open) throw new Error('statement issued on a transaction that has ended');
@@ -112,7 +120,7 @@ export class SqliteDatabase implements SqlDatabase {
       try {
         this.raw.exec('BEGIN IMMEDIATE');
         try {
-          const result = await fn(tx);
+          const result = await this.context.run(marker, () => fn(tx));
           open = false;
           this.raw.exec('COMMIT');
           return result;
@@ -123,6 +131,7 @@ export class SqliteDatabase implements SqlDatabase {
         }
       } finally {
         open = false;
+        marker.open = false;
         if (opts.durable && this.raw.open) this.raw.pragma('synchronous = NORMAL');
       }
     } finally {

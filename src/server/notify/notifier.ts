@@ -73,9 +73,10 @@ export class Notifier {
 
   // ---- channels ---------------------------------------------------------------------
 
-  async list(): Promise<Channel[]> {
+  /** The channels (cached); inside a transaction pass its stores, so a reload reads through it. */
+  async list(tx?: Stores): Promise<Channel[]> {
     if (this.channels) return this.channels;
-    const rows = await this.storage.notify.listChannels();
+    const rows = await (tx ?? this.storage).notify.listChannels();
     this.channels = rows.flatMap((r) => {
       const config = ChannelConfigSchema.safeParse(JSON.parse(r.config_json));
       if (!config.success) return [];
@@ -156,7 +157,7 @@ export class Notifier {
 
   /** Alerts just stored (not duplicates) from one device. */
   async onAlerts(tx: Stores, deviceId: string, stored: readonly Alert[], nowMs: number): Promise<void> {
-    if (stored.length === 0 || (await this.list()).length === 0) return;
+    if (stored.length === 0 || (await this.list(tx)).length === 0) return;
     const d = await tx.notify.deviceForEvents(deviceId);
     if (!d) return;
     const ev = alertEvent({ id: d.tenant_id, name: d.tenant_name }, this.deviceRef(deviceId, d.hostname), stored, nowMs);
@@ -168,7 +169,7 @@ export class Notifier {
    * Undefined (nothing to do) when no channel is configured.
    */
   async watchHeartbeat(tx: Stores, deviceId: string): Promise<((hb: Heartbeat, outcome: 'current' | 'older', nowMs: number) => Promise<void>) | undefined> {
-    if ((await this.list()).length === 0) return undefined;
+    if ((await this.list(tx)).length === 0) return undefined;
     const before = await tx.notify.deviceForEvents(deviceId);
     if (!before) return undefined;
     return async (hb, outcome, nowMs) => {
@@ -187,7 +188,7 @@ export class Notifier {
 
   /** Any accepted request from the device ends its silence (a later silence notifies again). */
   async seen(tx: Stores, deviceId: string): Promise<void> {
-    if ((await this.list()).length === 0) return;
+    if ((await this.list(tx)).length === 0) return;
     await tx.notify.clearSilent(deviceId);
   }
 
@@ -196,7 +197,7 @@ export class Notifier {
    * call per state change (the caller decides what changed), in the caller's transaction.
    */
   async packEvent(tx: Stores, type: 'pack.withdrawn' | 'pack.failing', tenant: TenantRefLite, pack: { id: string; version: number | null }, devices: Array<{ id: string; hostname: string }>, reason: string, nowMs: number): Promise<void> {
-    if ((await this.list()).length === 0) return;
+    if ((await this.list(tx)).length === 0) return;
     await this.enqueue(
       tx,
       { type, timestamp: new Date(nowMs).toISOString(), data: { type, tenant, severity: 'attention', pack, devices: devices.map((d) => this.deviceRef(d.id, d.hostname)), reason } },
@@ -256,7 +257,7 @@ export class Notifier {
   /** One queue row per channel that wants the event; an alert joins the open burst of its device. */
   private async enqueue(tx: Stores, ev: NotifyEvent, nowMs: number): Promise<void> {
     const key = orderKey(ev);
-    for (const c of await this.list()) {
+    for (const c of await this.list(tx)) {
       if (!channelWants(c, ev)) continue;
       if (ev.type === 'alert') {
         const open = await tx.notify.openAlertRow(c.id, key, nowMs - this.burstWindowMs);

@@ -51,6 +51,20 @@ describe('alert quotas (hole 5)', () => {
     expect(page).toMatch(/50 refused/);
   });
 
+  it('the quota lives in the database: two server instances on one database share one device\'s quota (issue 15)', async () => {
+    const quota = { capacity: 120, refillPerSec: 0.001 };
+    const a = await server({ alertQuota: quota });
+    const b = await server({ alertQuota: quota, dbFile: a.dbFile });
+    const cred = await device(a, 'Shared Dental', 'hw-uuid-shared-001');
+    const one = await signedPost(a.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: batch(0, 100) });
+    const two = await signedPost(b.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: batch(100, 100) });
+    expect(one.body.stored).toHaveLength(100);
+    // An in-process bucket would have let the second server store 100 more.
+    expect(two.body.stored).toHaveLength(20);
+    expect(two.body.refused).toHaveLength(80);
+    expect((await b.admin<Detail>(`/v1/devices/${cred.deviceId}`)).body).toMatchObject({ alertCount: 120, refusedAlerts: 80 });
+  });
+
   it('recent alerts are per tenant and paged: a flood from one tenant pushes no other tenant off', async () => {
     const srv = await server({});
     const quiet = await device(srv, 'Quiet Clinic', 'hw-uuid-quiet-0001');

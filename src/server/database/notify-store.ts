@@ -138,10 +138,11 @@ export class NotifyStore {
     return r.changes === 1;
   }
 
-  /** When the next row falls due (or a claim on one lapses). */
+  /** When the head of a line next falls due (or a claim on one lapses): rows behind a head wait for it. */
   async nextDueAt(): Promise<number | null> {
     const r = await this.db.get<{ due_at: number | null }>(
-      "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > due_at THEN claimed_until ELSE due_at END) AS due_at FROM notify_outbox WHERE state = 'pending'",
+      `SELECT MIN(CASE WHEN o.claimed_until IS NOT NULL AND o.claimed_until > o.due_at THEN o.claimed_until ELSE o.due_at END) AS due_at
+         FROM notify_outbox o WHERE ${PENDING_HEAD}`,
     );
     return r?.due_at ?? null;
   }

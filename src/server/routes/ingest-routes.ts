@@ -58,6 +58,7 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     // trying tokens) gets 429 for anything but an enrolment with a valid token: one bad PC
     // behind a site's NAT must not lock out the others. Its bodies are read only up to
     // ENROLL_BODY_BYTES (an enrolment is under 1 KB), so a locked-out address costs little.
+    // The enrolment budgets (failures and successes, per address and per token) are per process (in memory).
     const gate = ctx.enrollFailureLimiter.check(req.ip);
     const lockedOut = (): ApiError =>
       new ApiError(429, 'rate_limited', `too many failed enrolments from this address; retry in ${gate.allowed ? 1 : gate.retryAfterSec} s (enrolments with a valid token still pass)`, {

@@ -26,7 +26,11 @@ export async function resolveAdminToken(store: TenantStore, env: NodeJS.ProcessE
   const stored = await store.getSetting(HASH_KEY);
   if (stored) return { source: 'stored', tokenHash: Buffer.from(stored, 'hex') };
   const token = newAdminToken();
-  await store.putSetting(HASH_KEY, hashToken(token).toString('hex'));
+  // Several server processes starting together on a new database: the first one's token wins.
+  if (!(await store.putSettingIfAbsent(HASH_KEY, hashToken(token).toString('hex')))) {
+    const winner = await store.getSetting(HASH_KEY);
+    if (winner) return { source: 'stored', tokenHash: Buffer.from(winner, 'hex') };
+  }
   return { source: 'generated', tokenHash: hashToken(token), token };
 }
 

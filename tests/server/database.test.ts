@@ -58,6 +58,20 @@ describe('database', () => {
     }
   });
 
+  it('two servers starting together on a new database agree on one generated admin token', async () => {
+    const first = await openTestDatabase();
+    const a = storageOver(first.database);
+    const b = storageOver((await openTestDatabase({ location: first.location })).database);
+    try {
+      const [x, y] = await Promise.all([resolveAdminToken(a.tenants, {}), resolveAdminToken(b.tenants, {})]);
+      expect([x.source, y.source].sort()).toEqual(['generated', 'stored']);
+      expect(x.tokenHash).toEqual(y.tokenHash);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('counts an enrolment token use only while uses are left (one conditional UPDATE), and finds tenants in any case', async () => {
     const { database } = await openTestDatabase();
     const storage = storageOver(database);

@@ -108,6 +108,11 @@ export class TenantStore {
     return (await this.db.get<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]))?.value;
   }
 
+  /** Stores the setting unless it exists; false when another process stored it first. */
+  async putSettingIfAbsent(key: string, value: string): Promise<boolean> {
+    return (await this.db.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value])).changes === 1;
+  }
+
   async putSetting(key: string, value: string): Promise<void> {
     await this.db.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }

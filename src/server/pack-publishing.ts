@@ -34,6 +34,7 @@ export class PublishRefused extends Error {
   }
 }
 
+/** Call inside a transaction (its stores): the accepted keys are locked while it runs. */
 export async function publishPack(stores: { packs: PackStore; tenants: TenantStore }, input: PublishInput): Promise<PublicationView> {
   if (input.bytes.length > MAX_PACK_BYTES) throw new PublishRefused(`the pack is ${input.bytes.length} bytes; packs are limited to ${MAX_PACK_BYTES}`);
   const text = input.bytes.toString('utf8');
@@ -46,7 +47,7 @@ export async function publishPack(stores: { packs: PackStore; tenants: TenantSto
     throw new PublishRefused(`not valid JSON: ${(err as Error).message}`);
   }
   if (!isEnvelope) throw new PublishRefused('the pack is not signed: sign it with `vigil pack sign` (agents accept packs from the backend only when signed by a key they trust)');
-  const keys = (await stores.packs.keys()).map((k) => ({ keyId: k.key_id, publicKey: k.public_key }));
+  const keys = (await stores.packs.keys({ lock: true })).map((k) => ({ keyId: k.key_id, publicKey: k.public_key }));
   if (keys.length === 0) throw new PublishRefused('the server accepts no pack keys yet: add the public key with `vigil server pack key add KEY.pub.json`');
   let loaded;
   try {

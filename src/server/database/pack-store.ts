@@ -55,8 +55,13 @@ function scopeIs(tenantId: string | null): { sql: string; params: string[] } {
 export class PackStore {
   constructor(private readonly db: SqlExecutor) {}
 
-  keys(): Promise<PackKeyRow[]> {
-    return this.db.all<PackKeyRow>('SELECT key_id, public_key, added_at FROM pack_keys ORDER BY key_id');
+  /**
+   * The accepted keys. `lock`: inside a publishing transaction, lock them (FOR UPDATE on
+   * PostgreSQL), so two publications, from any process, run one after the other and the
+   * version check cannot pass twice for the same version.
+   */
+  keys(opts: { lock?: boolean } = {}): Promise<PackKeyRow[]> {
+    return this.db.all<PackKeyRow>(`SELECT key_id, public_key, added_at FROM pack_keys ORDER BY key_id${opts.lock ? this.db.dialect.forUpdate : ''}`);
   }
 
   async addKey(keyId: string, publicKey: string, nowMs: number): Promise<void> {

@@ -7,13 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { buildServer } from '../src/server/server.js';
-import { openDatabase } from '../src/server/database/open-database.js';
+import { openStorage } from '../src/server/database/open-storage.js';
 import { hashToken } from '../src/server/secret-tokens.js';
 
 const [dbFile, adminToken, staticFile, interval] = process.argv.slice(2) as [string, string, string, string];
-const db = openDatabase(dbFile);
+const storage = await openStorage(dbFile);
 const app = await buildServer({
-  db,
+  storage,
   adminTokenHash: hashToken(adminToken),
   heartbeatIntervalSec: Number(interval),
   // A thousand simulated devices share one client address; the per-device limit stays.

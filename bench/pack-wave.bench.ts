@@ -97,11 +97,10 @@ async function main(): Promise<void> {
     const tokenRes = await fetch(`${server.url}/v1/tenants`, { headers: { authorization: `Bearer ${ADMIN}` } });
     if (tokenRes.status !== 200) throw new Error('admin API not reachable');
     // Enrolment needs a token: create it through the database the server uses.
-    const { openDatabase } = await import('../src/server/database/open-database.js');
-    const { TenantStore } = await import('../src/server/database/tenant-store.js');
-    const db = openDatabase(path.join(dir, 'server.db'));
-    const token = new TenantStore(db).createToken('Bench Tenant', Date.now()).token;
-    db.close();
+    const { openStorage } = await import('../src/server/database/open-storage.js');
+    const storage = await openStorage(path.join(dir, 'server.db'));
+    const token = (await storage.transaction((tx) => tx.tenants.createToken('Bench Tenant', Date.now()))).token;
+    await storage.close();
     await admin(server.url, 'POST', '/v1/pack-keys', JSON.stringify(trusted[0]));
 
     const devices: Device[] = [];

@@ -36,24 +36,24 @@ export class AdminAuth {
     return m !== null && this.checkToken(m[1]);
   }
 
-  newSession(): { value: string; maxAgeSec: number } {
+  async newSession(): Promise<{ value: string; maxAgeSec: number }> {
     const id = randomBytes(32).toString('base64url');
     const now = this.now();
-    this.sessions.create(hashToken(id), this.tokenHash, now, now + SESSION_TTL_MS);
+    await this.sessions.create(hashToken(id), this.tokenHash, now, now + SESSION_TTL_MS);
     return { value: id, maxAgeSec: SESSION_TTL_MS / 1000 };
   }
 
-  checkSession(cookieHeader: string | undefined): boolean {
+  async checkSession(cookieHeader: string | undefined): Promise<boolean> {
     const id = sessionId(cookieHeader);
     if (!id) return false;
-    const openedWith = this.sessions.adminTokenHashOf(hashToken(id), this.now());
+    const openedWith = await this.sessions.adminTokenHashOf(hashToken(id), this.now());
     return openedWith !== undefined && sameHash(openedWith, this.tokenHash);
   }
 
   /** Sign-out: the session named by the cookie ends on the server. */
-  endSession(cookieHeader: string | undefined): void {
+  async endSession(cookieHeader: string | undefined): Promise<void> {
     const id = sessionId(cookieHeader);
-    if (id) this.sessions.remove(hashToken(id));
+    if (id) await this.sessions.remove(hashToken(id));
   }
 }
 

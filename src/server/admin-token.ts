@@ -17,16 +17,20 @@ export type AdminTokenSetup =
 
 export class AdminTokenError extends Error {}
 
-export function resolveAdminToken(store: TenantStore, env: NodeJS.ProcessEnv): AdminTokenSetup {
+export async function resolveAdminToken(store: TenantStore, env: NodeJS.ProcessEnv): Promise<AdminTokenSetup> {
   const fromEnv = env[ADMIN_TOKEN_ENV];
   if (fromEnv !== undefined && fromEnv !== '') {
     if (fromEnv.length < 24) throw new AdminTokenError(`${ADMIN_TOKEN_ENV} must be at least 24 characters (use a random value)`);
     return { source: 'env', tokenHash: hashToken(fromEnv) };
   }
-  const stored = store.getSetting(HASH_KEY);
+  const stored = await store.getSetting(HASH_KEY);
   if (stored) return { source: 'stored', tokenHash: Buffer.from(stored, 'hex') };
   const token = newAdminToken();
-  store.putSetting(HASH_KEY, hashToken(token).toString('hex'));
+  // Several server processes starting together on a new database: the first one's token wins.
+  if (!(await store.putSettingIfAbsent(HASH_KEY, hashToken(token).toString('hex')))) {
+    const winner = await store.getSetting(HASH_KEY);
+    if (winner) return { source: 'stored', tokenHash: Buffer.from(winner, 'hex') };
+  }
   return { source: 'generated', tokenHash: hashToken(token), token };
 }
 
@@ -34,9 +38,9 @@ export function resolveAdminToken(store: TenantStore, env: NodeJS.ProcessEnv): A
  * Replaces the stored admin token and ends every fleet-page session (also those of a server
  * running on this database right now); returns the new token (to print once).
  */
-export function resetAdminToken(store: TenantStore, sessions: SessionStore): string {
+export async function resetAdminToken(store: TenantStore, sessions: SessionStore): Promise<string> {
   const token = newAdminToken();
-  store.putSetting(HASH_KEY, hashToken(token).toString('hex'));
-  sessions.removeAll();
+  await store.putSetting(HASH_KEY, hashToken(token).toString('hex'));
+  await sessions.removeAll();
   return token;
 }

@@ -15,14 +15,14 @@ export interface TriagedAlert {
   triage: Triage;
 }
 
-export function triagedAlerts(
+export async function triagedAlerts(
   s: { alerts: AlertStore; triage: AlertTriageStore },
   q: { state: TriageFilter; tenant?: string; deviceId?: string; limit: number },
-): TriagedAlert[] {
-  const triage = s.triage.all();
+): Promise<TriagedAlert[]> {
+  const triage = await s.triage.all();
   const out: TriagedAlert[] = [];
   // Read more than the limit: resolved alerts are filtered out after the query.
-  for (const row of s.alerts.list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}), limit: Math.min(q.limit * 10, 100_000) })) {
+  for (const row of await s.alerts.list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}), limit: Math.min(q.limit * 10, 100_000) })) {
     let alert: AlertView;
     try {
       alert = alertView(row);

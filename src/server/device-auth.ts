@@ -33,7 +33,7 @@ export interface AuthInput {
   windowSec: number;
 }
 
-export function authenticateDevice(input: AuthInput, lookup: (deviceId: string) => DeviceAuthRow | undefined): AuthenticatedDevice {
+export async function authenticateDevice(input: AuthInput, lookup: (deviceId: string) => Promise<DeviceAuthRow | undefined>): Promise<AuthenticatedDevice> {
   const deviceId = header(input.headers, AUTH_HEADERS.device);
   const timestamp = header(input.headers, AUTH_HEADERS.timestamp);
   const nonce = header(input.headers, AUTH_HEADERS.nonce);
@@ -43,7 +43,7 @@ export function authenticateDevice(input: AuthInput, lookup: (deviceId: string) 
   }
   if (!DeviceIdSchema.safeParse(deviceId).success) throw new ApiError(401, 'unknown_device', 'unknown device credential');
   if (!NonceSchema.safeParse(nonce).success) throw new ApiError(401, 'bad_signature', 'the nonce must be 16 to 64 base64url characters');
-  const device = lookup(deviceId);
+  const device = await lookup(deviceId);
   if (!device) throw new ApiError(401, 'unknown_device', 'unknown device credential');
   if (device.revoked_at !== null) throw new ApiError(401, 'revoked_device', 'this device credential was revoked by the partner');
   const ok = verifySignature(

@@ -22,21 +22,21 @@ export class FleetDirectives {
   ) {}
 
   /** The interval devices of this tenant are told now. */
-  intervalFor(tenantId: string, nowMs: number): number {
-    return this.s.control.heartbeatOverride(tenantId, nowMs) ?? this.defaultIntervalSec();
+  async intervalFor(tenantId: string, nowMs: number): Promise<number> {
+    return (await this.s.control.heartbeatOverride(tenantId, nowMs)) ?? this.defaultIntervalSec();
   }
 
-  afterHeartbeat(device: { id: string; tenantId: string }, hb: Heartbeat, nowMs: number): HeartbeatDirectives {
-    if (hb.answeredScanRequest) this.s.control.recordAnswer(device.id, device.tenantId, hb.answeredScanRequest, nowMs);
-    const pending = this.s.control.pendingScanRequest(device.id, device.tenantId, nowMs);
-    const active = this.s.packs.activeForTenant(device.tenantId);
+  async afterHeartbeat(device: { id: string; tenantId: string }, hb: Heartbeat, nowMs: number): Promise<HeartbeatDirectives> {
+    if (hb.answeredScanRequest) await this.s.control.recordAnswer(device.id, device.tenantId, hb.answeredScanRequest, nowMs);
+    const pending = await this.s.control.pendingScanRequest(device.id, device.tenantId, nowMs);
+    const active = await this.s.packs.activeForTenant(device.tenantId);
     // Coverage starts when a heartbeat shows the pack's version running and a scan since it was published.
     const scannedAt = hb.lastScanAt === null ? -1 : Date.parse(hb.lastScanAt);
     for (const r of active) {
-      if (scannedAt >= r.published_at && hb.packs.some((p) => p.id === r.pack_id && p.version >= r.version)) this.s.packs.recordCoverage(r.id, device.id, nowMs);
+      if (scannedAt >= r.published_at && hb.packs.some((p) => p.id === r.pack_id && p.version >= r.version)) await this.s.packs.recordCoverage(r.id, device.id, nowMs);
     }
     return {
-      heartbeatIntervalSec: this.intervalFor(device.tenantId, nowMs),
+      heartbeatIntervalSec: await this.intervalFor(device.tenantId, nowMs),
       packs: active.map((r) => ({ id: r.pack_id, version: r.version, sha256: r.sha256 })),
       ...(pending ? { scanRequest: { id: pending.id, requestedAt: new Date(pending.requested_at).toISOString() } } : {}),
     };

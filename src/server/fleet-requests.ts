@@ -25,29 +25,29 @@ export class FleetRequestError extends Error {
 
 export type ScanTarget = { deviceId: string } | { tenant: string } | { all: true };
 
-export function requestScan(s: FleetRequestStores, target: ScanTarget, by: string, nowMs: number): ScanRequestView {
+export async function requestScan(s: FleetRequestStores, target: ScanTarget, by: string, nowMs: number): Promise<ScanRequestView> {
   let scope: ScanRequestRow['scope'] = 'all';
   let tenantId: string | null = null;
   let deviceId: string | null = null;
   if ('deviceId' in target) {
-    const d = s.devices.get(target.deviceId);
+    const d = await s.devices.get(target.deviceId);
     if (!d) throw new FleetRequestError(`no device ${target.deviceId}`, true);
     scope = 'device';
     deviceId = d.id;
     tenantId = d.tenant_id;
   } else if ('tenant' in target) {
-    const t = s.tenants.tenantByName(target.tenant);
+    const t = await s.tenants.tenantByName(target.tenant);
     if (!t) throw new FleetRequestError(`no tenant named "${target.tenant}"`, true);
     scope = 'tenant';
     tenantId = t.id;
   }
-  const id = s.control.createScanRequest({ scope, tenantId, deviceId, by, nowMs, ttlMs: FLEET_LIMITS.scanRequestTtlSec * 1000 });
-  return scanRequestViews(s, 1000).find((v) => v.requestId === id)!;
+  const id = await s.control.createScanRequest({ scope, tenantId, deviceId, by, nowMs, ttlMs: FLEET_LIMITS.scanRequestTtlSec * 1000 });
+  return (await scanRequestViews(s, 1000)).find((v) => v.requestId === id)!;
 }
 
-export function scanRequestViews(s: FleetRequestStores, limit = 100): ScanRequestView[] {
-  const devices = s.devices.list({ limit: 1_000_000 }).filter((d) => d.revoked_at === null);
-  return s.control.listScanRequests(limit).map((r) => ({
+export async function scanRequestViews(s: FleetRequestStores, limit = 100): Promise<ScanRequestView[]> {
+  const devices = (await s.devices.list({ limit: 1_000_000 })).filter((d) => d.revoked_at === null);
+  return (await s.control.listScanRequests(limit)).map((r) => ({
     requestId: r.id,
     scope: r.scope,
     deviceId: r.device_id,
@@ -67,12 +67,12 @@ export interface HeartbeatOverrideView {
   setBy: string;
 }
 
-export function lowerHeartbeat(s: FleetRequestStores, r: { tenant: string; intervalSec: number; forSec: number; by: string }, nowMs: number): HeartbeatOverrideView {
-  const t = s.tenants.tenantByName(r.tenant);
+export async function lowerHeartbeat(s: FleetRequestStores, r: { tenant: string; intervalSec: number; forSec: number; by: string }, nowMs: number): Promise<HeartbeatOverrideView> {
+  const t = await s.tenants.tenantByName(r.tenant);
   if (!t) throw new FleetRequestError(`no tenant named "${r.tenant}"`, true);
   if (r.forSec > FLEET_LIMITS.maxOverrideSec) throw new FleetRequestError(`a lowered interval lasts at most ${FLEET_LIMITS.maxOverrideSec / 3600} hours`);
   const until = nowMs + r.forSec * 1000;
-  s.control.setHeartbeatOverride(t.id, r.intervalSec, until, r.by, nowMs);
+  await s.control.setHeartbeatOverride(t.id, r.intervalSec, until, r.by, nowMs);
   return { tenant: t.name, intervalSec: r.intervalSec, until: new Date(until).toISOString(), setBy: r.by };
 }
 

@@ -24,21 +24,16 @@ function kth(sorted: readonly number[], k: number): number | null {
   return k >= 1 && sorted.length >= k ? Math.round(sorted[k - 1]! / 100) / 10 : null;
 }
 
-export function packCoverage(s: { packs: PackStore; devices: DeviceStore }, nowMs: number): PackCoverage[] {
-  const devices = s.devices.list({ limit: 1_000_000 }).filter((d) => d.revoked_at === null);
+export async function packCoverage(s: { packs: PackStore; devices: DeviceStore }, nowMs: number): Promise<PackCoverage[]> {
+  const devices = (await s.devices.list({ limit: 1_000_000 })).filter((d) => d.revoked_at === null);
+  // Read first (each tenant's active publications, each publication's coverage), then computed.
   const byTenant = new Map<string, PublicationRow[]>();
-  const activeFor = (tenantId: string) => {
-    let a = byTenant.get(tenantId);
-    if (!a) byTenant.set(tenantId, (a = s.packs.activeForTenant(tenantId)));
-    return a;
-  };
-  const packIds = [...new Set(s.packs.list().filter((r) => r.withdrawn_at === null).map((r) => r.pack_id))].sort();
+  for (const d of devices) if (!byTenant.has(d.tenant_id)) byTenant.set(d.tenant_id, await s.packs.activeForTenant(d.tenant_id));
+  const activeFor = (tenantId: string) => byTenant.get(tenantId) ?? [];
+  const packIds = [...new Set((await s.packs.list()).filter((r) => r.withdrawn_at === null).map((r) => r.pack_id))].sort();
   const coverageCache = new Map<string, Map<string, number>>();
-  const coveredAt = (pubId: string) => {
-    let m = coverageCache.get(pubId);
-    if (!m) coverageCache.set(pubId, (m = s.packs.coverage(pubId)));
-    return m;
-  };
+  for (const pubs of byTenant.values()) for (const p of pubs) if (!coverageCache.has(p.id)) coverageCache.set(p.id, await s.packs.coverage(p.id));
+  const coveredAt = (pubId: string) => coverageCache.get(pubId) ?? new Map<string, number>();
   return packIds.map((packId) => {
     const out: PackCoverage = {
       packId,

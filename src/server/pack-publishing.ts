@@ -15,7 +15,7 @@ import type { PublicationView } from '../shared/fleet-protocol.js';
 import { ApiError } from './api-error.js';
 import type { PackStore, PublicationRow } from './database/pack-store.js';
 import type { TenantStore } from './database/tenant-store.js';
-import type { Db } from './database/open-database.js';
+import type { Storage } from './database/storage.js';
 import type { Notifier } from './notify/notifier.js';
 
 export interface PublishInput {
@@ -34,7 +34,8 @@ export class PublishRefused extends Error {
   }
 }
 
-export function publishPack(stores: { packs: PackStore; tenants: TenantStore }, input: PublishInput): PublicationView {
+/** Call inside a transaction (its stores): the accepted keys are locked while it runs. */
+export async function publishPack(stores: { packs: PackStore; tenants: TenantStore }, input: PublishInput): Promise<PublicationView> {
   if (input.bytes.length > MAX_PACK_BYTES) throw new PublishRefused(`the pack is ${input.bytes.length} bytes; packs are limited to ${MAX_PACK_BYTES}`);
   const text = input.bytes.toString('utf8');
   if (!Buffer.from(text, 'utf8').equals(input.bytes)) throw new PublishRefused('the file is not UTF-8 text');
@@ -46,7 +47,7 @@ export function publishPack(stores: { packs: PackStore; tenants: TenantStore }, 
     throw new PublishRefused(`not valid JSON: ${(err as Error).message}`);
   }
   if (!isEnvelope) throw new PublishRefused('the pack is not signed: sign it with `vigil pack sign` (agents accept packs from the backend only when signed by a key they trust)');
-  const keys = stores.packs.keys().map((k) => ({ keyId: k.key_id, publicKey: k.public_key }));
+  const keys = (await stores.packs.keys({ lock: true })).map((k) => ({ keyId: k.key_id, publicKey: k.public_key }));
   if (keys.length === 0) throw new PublishRefused('the server accepts no pack keys yet: add the public key with `vigil server pack key add KEY.pub.json`');
   let loaded;
   try {
@@ -57,18 +58,18 @@ export function publishPack(stores: { packs: PackStore; tenants: TenantStore }, 
   }
   let tenantId: string | null = null;
   if (input.tenant !== null) {
-    const t = stores.tenants.tenantByName(input.tenant);
+    const t = await stores.tenants.tenantByName(input.tenant);
     if (!t) throw new PublishRefused(`no tenant named "${input.tenant}"`);
     tenantId = t.id;
   }
   const { pack } = loaded;
-  const highest = stores.packs.highestVersion(pack.id, tenantId);
+  const highest = await stores.packs.highestVersion(pack.id, tenantId);
   if (highest !== null && pack.version <= highest) {
     throw new PublishRefused(
       `${pack.id} v${highest} is already published to ${input.tenant ?? 'every tenant'}; publish a higher version (agents never go back to a lower one)`,
     );
   }
-  const id = stores.packs.insert({
+  const id = await stores.packs.insert({
     packId: pack.id,
     version: pack.version,
     title: pack.title,
@@ -79,7 +80,7 @@ export function publishPack(stores: { packs: PackStore; tenants: TenantStore }, 
     publishedBy: input.by,
     publishedAt: input.nowMs,
   });
-  return publicationView(stores.packs.get(id)!);
+  return publicationView((await stores.packs.get(id))!);
 }
 
 export function publicationView(r: PublicationRow): PublicationView {
@@ -113,24 +114,24 @@ export function refusalAsApiError(err: unknown): never {
  * twice. Returns how many publications it withdrew.
  */
 export function withdrawPack(
-  s: { db: Db; packs: PackStore; tenants: TenantStore; notifier?: Notifier },
+  s: { storage: Storage; notifier?: Notifier },
   input: { packId: string; by: string; nowMs: number; scope?: { tenantId: string | null } },
-): number {
-  return s.db.transaction(() => {
+): Promise<number> {
+  return s.storage.transaction(async (tx) => {
     const { scope } = input;
-    const active = s.packs.list().filter((r) => r.pack_id === input.packId && r.withdrawn_at === null && (!scope || r.tenant_id === scope.tenantId));
-    const n = s.packs.withdraw(input.packId, input.by, input.nowMs, scope);
+    const active = (await tx.packs.list()).filter((r) => r.pack_id === input.packId && r.withdrawn_at === null && (!scope || r.tenant_id === scope.tenantId));
+    const n = await tx.packs.withdraw(input.packId, input.by, input.nowMs, scope);
     if (n === 0 || !s.notifier) return n;
     // The newest withdrawn version per tenant; an every-tenant publication reaches them all.
     const versions = new Map<string, number>();
-    const allTenants = s.tenants.listTenants();
+    const allTenants = await tx.tenants.listTenants();
     for (const r of active) {
       for (const t of r.tenant_id === null ? allTenants : allTenants.filter((x) => x.id === r.tenant_id)) versions.set(t.id, Math.max(versions.get(t.id) ?? 0, r.version));
     }
     for (const t of allTenants) {
       const version = versions.get(t.id);
-      if (version !== undefined) s.notifier.packEvent('pack.withdrawn', { id: t.id, name: t.name }, { id: input.packId, version }, [], `withdrawn by ${input.by}`, input.nowMs);
+      if (version !== undefined) await s.notifier.packEvent(tx, 'pack.withdrawn', { id: t.id, name: t.name }, { id: input.packId, version }, [], `withdrawn by ${input.by}`, input.nowMs);
     }
     return n;
-  })();
+  });
 }

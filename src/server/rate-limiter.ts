@@ -30,6 +30,24 @@ export function takeToken(bucket: Bucket, nowMs: number, policy: RatePolicy): Ta
   return { allowed: false, retryAfterSec: Math.max(1, Math.ceil((1 - bucket.tokens) / policy.refillPerSec)) };
 }
 
+/**
+ * Takes up to `n` tokens at once from `bucket` (mutated; for quotas counted in items, not
+ * requests): how many were granted, and when the next one will be there.
+ */
+export function takeUpTo(bucket: Bucket, n: number, nowMs: number, policy: RatePolicy): { granted: number; retryAfterSec: number } {
+  const elapsed = Math.max(0, nowMs - bucket.updatedMs) / 1000;
+  bucket.tokens = Math.min(policy.capacity, bucket.tokens + elapsed * policy.refillPerSec);
+  bucket.updatedMs = nowMs;
+  const granted = Math.max(0, Math.min(n, Math.floor(bucket.tokens)));
+  bucket.tokens -= granted;
+  return { granted, retryAfterSec: Math.max(1, Math.ceil((1 - Math.min(1, bucket.tokens)) / policy.refillPerSec)) };
+}
+
+/**
+ * In-process buckets: each server process counts on its own (with N processes behind a
+ * load balancer a key gets up to N times the budget). The per-device alert quota is kept
+ * in the database instead (DeviceStore.takeAlertQuota).
+ */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private lastSweepMs = 0;
@@ -62,12 +80,7 @@ export class RateLimiter {
       b = { tokens: this.policy.capacity, updatedMs: nowMs };
       this.buckets.set(key, b);
     }
-    const elapsed = Math.max(0, nowMs - b.updatedMs) / 1000;
-    b.tokens = Math.min(this.policy.capacity, b.tokens + elapsed * this.policy.refillPerSec);
-    b.updatedMs = nowMs;
-    const granted = Math.max(0, Math.min(n, Math.floor(b.tokens)));
-    b.tokens -= granted;
-    return { granted, retryAfterSec: Math.max(1, Math.ceil((1 - Math.min(1, b.tokens)) / this.policy.refillPerSec)) };
+    return takeUpTo(b, n, nowMs, this.policy);
   }
 
   /** Whether `take` would be allowed now, without taking (for limits on failures only). */

@@ -1,6 +1,6 @@
 /** What the route modules share: stores, services, auth, limits, clock and logger. */
 import type { Logger } from '../core/logging/logger.js';
-import type { Db } from './database/open-database.js';
+import type { Storage } from './database/storage.js';
 import type { TenantStore } from './database/tenant-store.js';
 import type { DeviceStore } from './database/device-store.js';
 import type { AlertStore } from './database/alert-store.js';
@@ -23,7 +23,8 @@ export interface ServerLimits {
 }
 
 export interface ServerContext {
-  db: Db;
+  /** Every store over the database, and `transaction` for writes that go together. The store fields below are the same objects. */
+  storage: Storage;
   tenants: TenantStore;
   devices: DeviceStore;
   alerts: AlertStore;
@@ -35,11 +36,13 @@ export interface ServerContext {
   directives: FleetDirectives;
   triage: AlertTriageStore;
   adminAuth: AdminAuth;
+  /** Per process (in memory): N server processes allow a device up to N times the rate. */
   deviceLimiter: RateLimiter;
+  /** Per process (in memory). */
   loginLimiter: RateLimiter;
-  /** Failed enrolments (a token that is not valid) per client address. */
+  /** Failed enrolments (a token that is not valid) per client address. Per process (in memory). */
   enrollFailureLimiter: RateLimiter;
-  /** Successful enrolments per client address, and per enrolment token (keyed by its hash). */
+  /** Successful enrolments per client address, and per enrolment token (keyed by its hash). Per process (in memory). */
   enrollAddressLimiter: RateLimiter;
   enrollTokenLimiter: RateLimiter;
   limits: ServerLimits;

@@ -1,26 +1,18 @@
 /**
- * The reference partner backend: fastify over an embedded SQLite database. `buildServer`
+ * The reference partner backend: fastify over SQLite or PostgreSQL (database/storage.ts). `buildServer`
  * returns the fastify instance (not listening), so tests use `inject` or listen on a
  * loopback port, and `vigil server start` listens on the address it was given.
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { API_PATHS, PROTOCOL_LIMITS } from '../shared/protocol.js';
 import { silentLogger, type Logger } from '../core/logging/logger.js';
-import type { Db } from './database/open-database.js';
-import { TenantStore } from './database/tenant-store.js';
-import { DeviceStore } from './database/device-store.js';
-import { AlertStore } from './database/alert-store.js';
-import { NonceStore } from './database/nonce-store.js';
-import { SessionStore } from './database/session-store.js';
+import type { Storage } from './database/storage.js';
 import { IngestService } from './ingest-service.js';
-import { PackStore } from './database/pack-store.js';
-import { FleetControlStore } from './database/fleet-control-store.js';
 import { FleetDirectives } from './fleet-directives.js';
 import { registerPackRoutes } from './routes/pack-routes.js';
 import { registerFleetRoutes } from './routes/fleet-routes.js';
 import { registerAlertTriageRoutes } from './routes/alert-triage-routes.js';
 import { registerFleetResponsePageRoutes } from './routes/fleet-response-page-routes.js';
-import { AlertTriageStore } from './database/alert-triage-store.js';
 import { AdminAuth } from './admin-auth.js';
 import { RateLimiter, type RatePolicy } from './rate-limiter.js';
 import { ApiError } from './api-error.js';
@@ -33,7 +25,8 @@ import { createNotifications, type NotifyOptions } from './notify/notifications.
 import { registerNotifyRoutes } from './routes/notify-routes.js';
 
 export interface ServerOptions {
-  db: Db;
+  /** The stores over SQLite or PostgreSQL (database/open-storage.ts); the caller closes it after the server. */
+  storage: Storage;
   /** SHA-256 of the admin token. */
   adminTokenHash: Buffer;
   logger?: Logger;
@@ -99,28 +92,23 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     replayWindowSec: opts.limits?.replayWindowSec ?? PROTOCOL_LIMITS.replayWindowSec,
   };
   const heartbeatIntervalSec = opts.heartbeatIntervalSec ?? 60;
-  const tenants = new TenantStore(opts.db);
-  const devices = new DeviceStore(opts.db);
-  const alerts = new AlertStore(opts.db);
-  const nonces = new NonceStore(opts.db);
-  const notify = createNotifications(opts.db, tenants, log, now, opts.notify); // issue 14
-  const packs = new PackStore(opts.db);
-  const control = new FleetControlStore(opts.db);
-  const sessions = new SessionStore(opts.db);
+  const storage = opts.storage;
+  const { tenants, devices, alerts, nonces, packs, control, sessions } = storage;
+  const notify = createNotifications(storage, log, now, opts.notify); // issue 14
   const ctx: ServerContext = {
-    db: opts.db,
+    storage,
     tenants,
     devices,
     alerts,
     nonces,
-    ingest: new IngestService({ db: opts.db, tenants, devices, alerts, nonces, notify: notify.notifier }, () => heartbeatIntervalSec, limits.replayWindowSec, new RateLimiter(opts.alertQuota ?? DEFAULT_ALERT_QUOTA, now)),
+    ingest: new IngestService({ storage, notify: notify.notifier }, () => heartbeatIntervalSec, limits.replayWindowSec, opts.alertQuota ?? DEFAULT_ALERT_QUOTA),
     packs,
     control,
     directives: new FleetDirectives({ packs, control }, () => heartbeatIntervalSec),
-    triage: new AlertTriageStore(opts.db),
+    triage: storage.triage,
     adminAuth: new AdminAuth(opts.adminTokenHash, sessions, now),
     deviceLimiter: new RateLimiter(opts.deviceRateLimit ?? DEFAULT_DEVICE_RATE_LIMIT, now),
-    loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now),
+    loginLimiter: new RateLimiter({ capacity: 10, refillPerSec: 0.2 }, now), // per process, like the other in-memory limiters
     enrollFailureLimiter: new RateLimiter(opts.enrollFailureRateLimit ?? DEFAULT_ENROLL_FAILURE_RATE_LIMIT, now),
     enrollAddressLimiter: new RateLimiter(opts.enrollSuccessRateLimit?.perAddress ?? DEFAULT_ENROLL_ADDRESS_RATE_LIMIT, now),
     enrollTokenLimiter: new RateLimiter(opts.enrollSuccessRateLimit?.perToken ?? DEFAULT_ENROLL_TOKEN_RATE_LIMIT, now),
@@ -190,13 +178,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // Forget request nonces once their timestamps have left the replay window, and expired sessions.
   const purge = setInterval(() => {
-    try {
-      const n = nonces.purge(now());
-      if (n) log.debug('purged request nonces', { count: n });
-      sessions.purge(now());
-    } catch (err) {
-      log.error('nonce purge failed', { error: err });
-    }
+    void (async () => {
+      try {
+        const n = await nonces.purge(now());
+        if (n) log.debug('purged request nonces', { count: n });
+        await sessions.purge(now());
+      } catch (err) {
+        log.error('nonce purge failed', { error: err });
+      }
+    })();
   }, 60_000);
   purge.unref();
   app.addHook('onClose', async () => clearInterval(purge));
@@ -206,16 +196,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // Alert retention: at start, then hourly.
   const retentionMs = (opts.alertRetentionDays ?? DEFAULT_ALERT_RETENTION_DAYS) * 86_400_000;
-  const applyRetention = (): void => {
+  const applyRetention = async (): Promise<void> => {
     try {
-      const n = alerts.purgeReceivedBefore(now() - retentionMs);
+      const n = await alerts.purgeReceivedBefore(now() - retentionMs);
       if (n) log.info('deleted alerts past the retention period', { count: n, days: opts.alertRetentionDays ?? DEFAULT_ALERT_RETENTION_DAYS });
     } catch (err) {
       log.error('alert retention failed', { error: err });
     }
   };
-  applyRetention();
-  const retention = setInterval(applyRetention, 3_600_000);
+  await applyRetention();
+  const retention = setInterval(() => void applyRetention(), 3_600_000);
   retention.unref();
   app.addHook('onClose', async () => clearInterval(retention));
 

@@ -46,7 +46,7 @@ async function newAgent(srv: TestServer | undefined, over: Partial<AgentOptions>
     stateDir,
     scanIntervalMs: 3600_000,
     heartbeatIntervalMs: 60_000,
-    ...(srv ? { report: { serverUrl: new URL(srv.url), fetch: fetchLike, enrollToken: srv.createToken('Acme Dental'), stableIdProbe: async () => ({ hardware: '4C4C4544-0042-3510-8052-B4C04F565931' }) } } : {}),
+    ...(srv ? { report: { serverUrl: new URL(srv.url), fetch: fetchLike, enrollToken: await srv.createToken('Acme Dental'), stableIdProbe: async () => ({ hardware: '4C4C4544-0042-3510-8052-B4C04F565931' }) } } : {}),
     ...over,
   });
   cleanups.push(() => agent.stop());
@@ -127,7 +127,7 @@ describe('headless agent', () => {
       stateDir,
       scanIntervalMs: 3600_000,
       heartbeatIntervalMs: 60_000,
-      report: { serverUrl: new URL(srv.url), fetch: fetchLike, enrollToken: srv.createToken('T'), stableIdProbe: async () => ({}) },
+      report: { serverUrl: new URL(srv.url), fetch: fetchLike, enrollToken: await srv.createToken('T'), stableIdProbe: async () => ({}) },
     });
     cleanups.push(() => agent.stop());
     await agent.start();
@@ -149,7 +149,7 @@ describe('headless agent', () => {
 
   it('keeps scanning and queueing when the backend is unreachable', async () => {
     const srv = await server();
-    const token = srv.createToken('T');
+    const token = await srv.createToken('T');
     const port = srv.port;
     await srv.close();
     cleanups.pop();

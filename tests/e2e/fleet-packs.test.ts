@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { openSqlDatabase } from '../../src/server/database/open-storage.js';
 import { describe, expect, it } from 'vitest';
 import { generatePackKey, signPack } from '../../src/core/pack/pack-signature.js';
 import type { AlertList, DeviceDetail, DeviceList } from '../../src/shared/protocol.js';
@@ -185,14 +185,12 @@ describe('fleet response end to end (real server, CLI and three vigil run proces
     const v3 = signPack(packVersion(3), partner.keyId, partner.privateKeyPem);
     const tampered = Buffer.from(JSON.stringify({ ...v3, pack: { ...v3.pack, artifacts: [] } }));
     const unsigned = Buffer.from(JSON.stringify(testPack({ id: 'e2e-unsigned', version: 1 })));
-    const db = new Database(dbFile);
-    const insert = db.prepare(
-      `INSERT INTO fleet_packs (id, pack_id, version, title, tenant_id, signer_key_id, sha256, size, envelope, published_by, published_at)
-       VALUES (?, ?, ?, 'x', NULL, 'acme-2026', ?, ?, ?, 'attacker', ?)`,
-    );
-    insert.run('pub_tampered000', PACK_ID, 3, sha(tampered), tampered.length, tampered, Date.now());
-    insert.run('pub_unsigned000', 'e2e-unsigned', 1, sha(unsigned), unsigned.length, unsigned, Date.now());
-    db.close();
+    const db = await openSqlDatabase(dbFile);
+    const insert = `INSERT INTO fleet_packs (id, pack_id, version, title, tenant_id, signer_key_id, sha256, size, envelope, published_by, published_at)
+       VALUES (?, ?, ?, 'x', NULL, 'acme-2026', ?, ?, ?, 'attacker', ?)`;
+    await db.run(insert, ['pub_tampered000', PACK_ID, 3, sha(tampered), tampered.length, tampered, Date.now()]);
+    await db.run(insert, ['pub_unsigned000', 'e2e-unsigned', 1, sha(unsigned), unsigned.length, unsigned, Date.now()]);
+    await db.close();
     const online = ['pc-b', 'pc-c'];
     await until('both refusals reported by every online agent', async () => {
       for (const n of online) {

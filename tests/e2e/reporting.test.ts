@@ -7,7 +7,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { openSqlDatabase } from '../../src/server/database/open-storage.js';
 import { describe, expect, it } from 'vitest';
 import type { AlertList, DeviceDetail, DeviceList } from '../../src/shared/protocol.js';
 import { connectionAlert } from '../server/helpers/sample-reports.js';
@@ -181,13 +181,13 @@ describe('reporting end to end (real processes)', () => {
 
     const expected = Array.from({ length: 100 }, (_, i) => connectionAlert(i).alertId).sort();
     expect(alerts.map((a) => a.alertId).sort()).toEqual(expected);
-    const db = new Database(dbFile, { readonly: true });
+    const db = await openSqlDatabase(dbFile);
     try {
-      const rows = db.prepare('SELECT alert_id FROM alerts ORDER BY alert_id').all() as Array<{ alert_id: string }>;
+      const rows = await db.all<{ alert_id: string }>('SELECT alert_id FROM alerts ORDER BY alert_id');
       expect(rows.map((r) => r.alert_id)).toEqual(expected);
-      expect(db.prepare('SELECT alert_count FROM devices').get()).toEqual({ alert_count: 100 });
+      expect(await db.get('SELECT alert_count FROM devices')).toEqual({ alert_count: 100 });
     } finally {
-      db.close();
+      await db.close();
     }
   });
 });

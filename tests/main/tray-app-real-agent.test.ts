@@ -83,7 +83,7 @@ async function start(opts: { settings?: Record<string, unknown> | string; versio
   const settings =
     typeof opts.settings === 'string'
       ? opts.settings
-      : JSON.stringify({ serverUrl: srv.url, enrollToken: srv.createToken('Acme IT Partners'), stateDir: 'state', heartbeatIntervalSec: 3600, ...opts.settings });
+      : JSON.stringify({ serverUrl: srv.url, enrollToken: await srv.createToken('Acme IT Partners'), stateDir: 'state', heartbeatIntervalSec: 3600, ...opts.settings });
   await writeFile(configFile, settings);
 
   let scans = 0;

@@ -174,7 +174,7 @@ describe.skipIf(!posix || !homeUsable)('the tray app and the machine agent', () 
     const tree = await windowsTree('18.12.416'); // alice has the trojanized build; this user is bob
     const t = await startTray(
       dir,
-      { serverUrl: srv.url, enrollToken: srv.createToken('Acme IT Partners'), stateDir: 'state', heartbeatIntervalSec: 3600 },
+      { serverUrl: srv.url, enrollToken: await srv.createToken('Acme IT Partners'), stateDir: 'state', heartbeatIntervalSec: 3600 },
       { homeDir: '/home/bob', assembly: { targetRoot: tree.root, stableIdProbe: async () => ({ hardware: `4C4C4544-0042-3510-8052-${dir.slice(-8).toUpperCase().padStart(12, '0')}` }) } },
     );
     expect(t.binding.mode).toBe('in-process');

@@ -22,7 +22,7 @@ async function server(opts: Parameters<typeof startTestServer>[0]) {
   return s;
 }
 async function device(srv: TestServer, tenant: string, stableId: string) {
-  const e = await enrol(srv.url, srv.createToken(tenant), stableId);
+  const e = await enrol(srv.url, await srv.createToken(tenant), stableId);
   return { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
 }
 const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => connectionAlert(from + i));
@@ -44,11 +44,25 @@ describe('alert quotas (hole 5)', () => {
     expect(dup.body).toEqual({ stored: [], duplicates: batch(0, 5).map((a) => a.alertId) });
     const d = (await srv.admin<Detail>(`/v1/devices/${cred.deviceId}`)).body;
     expect(d).toMatchObject({ alertCount: 150, refusedAlerts: 50 });
-    expect((srv.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n).toBe(150);
+    expect(Number((await srv.database.get<{ n: number }>('SELECT COUNT(*) AS n FROM alerts'))!.n)).toBe(150);
     const hb = await signedPost(srv.url, '/v1/heartbeats', cred, heartbeatFor(cred.deviceId));
     expect(hb.body).toMatchObject({ ok: true, refusedAlerts: 50 });
     const page = await fleetPage(srv);
     expect(page).toMatch(/50 refused/);
+  });
+
+  it('the quota lives in the database: two server instances on one database share one device\'s quota (issue 15)', async () => {
+    const quota = { capacity: 120, refillPerSec: 0.001 };
+    const a = await server({ alertQuota: quota });
+    const b = await server({ alertQuota: quota, dbFile: a.dbFile });
+    const cred = await device(a, 'Shared Dental', 'hw-uuid-shared-001');
+    const one = await signedPost(a.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: batch(0, 100) });
+    const two = await signedPost(b.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: batch(100, 100) });
+    expect(one.body.stored).toHaveLength(100);
+    // An in-process bucket would have let the second server store 100 more.
+    expect(two.body.stored).toHaveLength(20);
+    expect(two.body.refused).toHaveLength(80);
+    expect((await b.admin<Detail>(`/v1/devices/${cred.deviceId}`)).body).toMatchObject({ alertCount: 120, refusedAlerts: 80 });
   });
 
   it('recent alerts are per tenant and paged: a flood from one tenant pushes no other tenant off', async () => {
@@ -81,7 +95,7 @@ describe('alert quotas (hole 5)', () => {
     await srv.close();
     servers.pop();
     srv = await server({ dbFile: file, alertRetentionDays: 30, now: () => t0 + 31 * 86_400_000 });
-    expect((srv.db.prepare('SELECT COUNT(*) AS n FROM alerts').get() as { n: number }).n).toBe(0);
+    expect(Number((await srv.database.get<{ n: number }>('SELECT COUNT(*) AS n FROM alerts'))!.n)).toBe(0);
     expect((await srv.admin<Detail>(`/v1/devices/${cred.deviceId}`)).body.alertCount).toBe(10);
   });
 });

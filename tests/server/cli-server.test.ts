@@ -118,3 +118,25 @@ describe('vigil server backup', () => {
     }
   });
 });
+
+describe('vigil server --db with a PostgreSQL URL (issue 15)', () => {
+  // Port 1 on loopback: nothing listens, so this fails fast whether or not the build has PostgreSQL support.
+  const url = 'postgres://vigil:s3cret-pass@127.0.0.1:1/vigil?password=also-secret';
+
+  it('never shows the password in an error, from --db or VIGIL_SERVER_DB', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vigil-cli-pg-'));
+    for (const r of [await run(['token', 'list', '--db', url], dir), await run(['token', 'list'], dir, { VIGIL_SERVER_DB: url }), await run(['start', '--port', '0', '--db', url], dir)]) {
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('postgres://vigil:***@127.0.0.1:1/vigil');
+      expect(r.stderr + r.stdout).not.toMatch(/s3cret|also-secret/);
+    }
+  });
+
+  it('backup says to use pg_dump for PostgreSQL', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'vigil-cli-pg-'));
+    const r = await run(['backup', '--db', url, '--to', 'copy.db'], dir);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/pg_dump/);
+    expect(r.stderr).not.toMatch(/s3cret/);
+  });
+});

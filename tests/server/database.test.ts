@@ -5,9 +5,9 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { migrate, MIGRATIONS } from '../../src/server/database/migrations.js';
 import { openDatabase } from '../../src/server/database/open-database.js';
-import { TenantStore } from '../../src/server/database/tenant-store.js';
 import { resolveAdminToken, resetAdminToken } from '../../src/server/admin-token.js';
-import { SessionStore } from '../../src/server/database/session-store.js';
+import { storageOver } from '../../src/server/database/storage.js';
+import { openTestDatabase } from './helpers/test-database.js';
 import { hashToken } from '../../src/server/secret-tokens.js';
 import { takeToken, RateLimiter } from '../../src/server/rate-limiter.js';
 
@@ -35,22 +35,61 @@ describe('database', () => {
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'a'").get()).toBeUndefined();
   });
 
-  it('stores only hashes of enrolment and admin tokens', () => {
-    const db = openDatabase(':memory:');
-    const store = new TenantStore(db);
-    const { token } = store.createToken('Acme', Date.now());
-    const dump = JSON.stringify(db.prepare('SELECT * FROM enroll_tokens').all());
-    expect(dump).not.toContain(token.slice(13));
-    expect(store.checkToken(token, Date.now()).ok).toBe(true);
-    const admin = resolveAdminToken(store, {});
-    expect(admin.source).toBe('generated');
-    const settings = JSON.stringify(db.prepare('SELECT * FROM settings').all());
-    expect(admin.source === 'generated' && settings.includes(admin.token)).toBe(false);
-    expect(resolveAdminToken(store, {})).toMatchObject({ source: 'stored', tokenHash: admin.tokenHash });
-    expect(resolveAdminToken(store, { VIGIL_ADMIN_TOKEN: 'an-admin-token-from-the-environment' })).toEqual({ source: 'env', tokenHash: hashToken('an-admin-token-from-the-environment') });
-    expect(() => resolveAdminToken(store, { VIGIL_ADMIN_TOKEN: 'short' })).toThrow(/at least 24/);
-    const fresh = resetAdminToken(store, new SessionStore(db));
-    expect(resolveAdminToken(store, {}).tokenHash).toEqual(hashToken(fresh));
+  it('stores only hashes of enrolment and admin tokens', async () => {
+    const { database } = await openTestDatabase();
+    const storage = storageOver(database);
+    try {
+      const store = storage.tenants;
+      const { token } = await storage.transaction((tx) => tx.tenants.createToken('Acme', Date.now()));
+      const dump = JSON.stringify(await database.all('SELECT * FROM enroll_tokens'));
+      expect(dump).not.toContain(token.slice(13));
+      expect((await store.checkToken(token, Date.now())).ok).toBe(true);
+      const admin = await resolveAdminToken(store, {});
+      expect(admin.source).toBe('generated');
+      const settings = JSON.stringify(await database.all('SELECT * FROM settings'));
+      expect(admin.source === 'generated' && settings.includes(admin.token)).toBe(false);
+      expect(await resolveAdminToken(store, {})).toMatchObject({ source: 'stored', tokenHash: admin.tokenHash });
+      expect(await resolveAdminToken(store, { VIGIL_ADMIN_TOKEN: 'an-admin-token-from-the-environment' })).toEqual({ source: 'env', tokenHash: hashToken('an-admin-token-from-the-environment') });
+      await expect(resolveAdminToken(store, { VIGIL_ADMIN_TOKEN: 'short' })).rejects.toThrow(/at least 24/);
+      const fresh = await storage.transaction((tx) => resetAdminToken(tx.tenants, tx.sessions));
+      expect((await resolveAdminToken(store, {})).tokenHash).toEqual(hashToken(fresh));
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('two servers starting together on a new database agree on one generated admin token', async () => {
+    const first = await openTestDatabase();
+    const a = storageOver(first.database);
+    const b = storageOver((await openTestDatabase({ location: first.location })).database);
+    try {
+      const [x, y] = await Promise.all([resolveAdminToken(a.tenants, {}), resolveAdminToken(b.tenants, {})]);
+      expect([x.source, y.source].sort()).toEqual(['generated', 'stored']);
+      expect(x.tokenHash).toEqual(y.tokenHash);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('counts an enrolment token use only while uses are left (one conditional UPDATE), and finds tenants in any case', async () => {
+    const { database } = await openTestDatabase();
+    const storage = storageOver(database);
+    try {
+      const now = Date.now();
+      const created = await storage.transaction((tx) => tx.tenants.createToken('Twice Dental', now, { maxUses: 2 }));
+      expect(await storage.tenants.countTokenUse(created.tokenId, now)).toBe(true);
+      expect(await storage.tenants.countTokenUse(created.tokenId, now)).toBe(true);
+      expect(await storage.tenants.countTokenUse(created.tokenId, now)).toBe(false);
+      expect((await storage.tenants.listTokens()).find((t) => t.id === created.tokenId)?.uses).toBe(2);
+      expect((await storage.tenants.tenantByName('twice DENTAL'))?.id).toBe(created.tenant.id);
+      // The same tenant in another case is the same tenant, not a second one.
+      const again = await storage.transaction((tx) => tx.tenants.createToken('TWICE dental', now));
+      expect(again.tenantCreated).toBe(false);
+      expect(again.tenant.id).toBe(created.tenant.id);
+    } finally {
+      await storage.close();
+    }
   });
 });
 

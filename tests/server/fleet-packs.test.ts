@@ -39,7 +39,7 @@ async function admin(s: TestServer, method: string, p: string, body?: Buffer | o
 }
 
 async function device(s: TestServer, tenant: string, stable: string): Promise<DeviceCredential> {
-  const e = await enrol(s.url, s.createToken(tenant), stable);
+  const e = await enrol(s.url, await s.createToken(tenant), stable);
   return { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
 }
 

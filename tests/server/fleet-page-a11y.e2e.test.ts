@@ -27,12 +27,12 @@ describe('fleet page and sign-in page accessibility (axe-core, Chromium)', needs
   beforeAll(async () => {
     srv = await startTestServer({ notify: { policy: { pollMs: 20, baseDelayMs: 20, maxDelayMs: 50, maxAttempts: 1, timeoutMs: 500 } } });
     for (const [tenant, host, compromised] of [['Acme Dental', 'RECEPTION-PC', true], ['Acme Dental', 'SURGERY-2', false], ['Baker & Sons', 'OFFICE-1', false]] as const) {
-      const e = await enrol(srv.url, srv.createToken(tenant), `hw-a11y-${host}`, host);
+      const e = await enrol(srv.url, await srv.createToken(tenant), `hw-a11y-${host}`, host);
       const cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
       await signedPost(srv.url, '/v1/heartbeats', cred, heartbeatFor(e.deviceId, { hostname: host, compromised }));
       if (compromised) await signedPost(srv.url, '/v1/alerts', cred, { deviceId: e.deviceId, alerts: [connectionAlert(1), connectionAlert(2)] });
     }
-    srv.createToken('Not Enrolled Yet');
+    await srv.createToken('Not Enrolled Yet');
     // A channel whose receiver is not there: a failed delivery with its error on the page.
     await fetch(srv.url + '/v1/notify/channels', {
       method: 'POST',

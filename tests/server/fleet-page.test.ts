@@ -42,8 +42,8 @@ describe('fleet page', () => {
   });
 
   it('signs in with an HttpOnly SameSite=Strict cookie and lists tenants and devices, escaped, under a strict CSP', async () => {
-    const token = srv.createToken('Acme <Dental>');
-    srv.createToken('Empty Tenant');
+    const token = await srv.createToken('Acme <Dental>');
+    await srv.createToken('Empty Tenant');
     const e = await enrol(srv.url, token, 'hw-uuid-page-00001', '<script>alert(1)</script>');
     const cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
     await signedPost(srv.url, '/v1/heartbeats', cred, heartbeatFor(e.deviceId, { hostname: '<img src=x onerror=alert(1)>' }));
@@ -81,7 +81,7 @@ describe('fleet page', () => {
   });
 
   it('marks a device offline after three missed heartbeat intervals', async () => {
-    const e = await enrol(srv.url, srv.createToken('Clock Co'), 'hw-uuid-clock-0001', 'CLOCK-PC');
+    const e = await enrol(srv.url, await srv.createToken('Clock Co'), 'hw-uuid-clock-0001', 'CLOCK-PC');
     await signedPost(srv.url, '/v1/heartbeats', { deviceId: e.deviceId, deviceSecret: e.deviceSecret }, heartbeatFor(e.deviceId, { hostname: 'CLOCK-PC' }), { nowMs: clock });
     const view = async () => (await srv.admin<DeviceList>('/v1/devices?tenant=Clock%20Co')).body.devices[0]!;
     const start = clock;

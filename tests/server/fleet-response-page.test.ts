@@ -43,7 +43,7 @@ describe('fleet page: incidents, device page, alert triage (chromium)', { ...nee
     srv = await startTestServer({ heartbeatIntervalSec: 60 });
     const key = generatePackKey('acme-2026');
     for (const [name, stable, tenant] of [['RECEPTION-PC', 'stable-rec-0001', 'Acme Dental'], ['SURGERY-1', 'stable-surg-001', 'Acme Dental'], ['FRONT-DESK', 'stable-front-01', 'Other Ltd']] as const) {
-      const e = await enrol(srv.url, srv.createToken(tenant), stable, name);
+      const e = await enrol(srv.url, await srv.createToken(tenant), stable, name);
       ids[name] = e.deviceId;
       secrets[name] = e.deviceSecret;
     }

@@ -4,39 +4,41 @@
  * The server here is started the way `vigil server start` starts it (admin token and
  * everything else from the database), on a database file that survives restarts.
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/server/server.js';
-import { openDatabase, type Db } from '../../src/server/database/open-database.js';
-import { TenantStore } from '../../src/server/database/tenant-store.js';
+import { storageOver, type Storage } from '../../src/server/database/storage.js';
 import { resetAdminToken, resolveAdminToken } from '../../src/server/admin-token.js';
-import { SessionStore } from '../../src/server/database/session-store.js';
+import { openTestDatabase } from './helpers/test-database.js';
 
-const running: Array<{ app: FastifyInstance; db: Db }> = [];
+const running: Array<{ app: FastifyInstance; storage: Storage }> = [];
 afterEach(async () => {
   for (const r of running.splice(0)) {
     await r.app.close();
-    r.db.close();
+    await r.storage.close();
   }
 });
 
-/** Starts the server as the CLI does; returns its URL and the admin token when it generated one. */
-async function start(file: string, env: NodeJS.ProcessEnv = {}) {
-  const db = openDatabase(file);
-  const admin = resolveAdminToken(new TenantStore(db), env);
-  const app = await buildServer({ db, adminTokenHash: admin.tokenHash });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  running.push({ app, db });
-  const addr = app.server.address();
-  return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, token: admin.source === 'generated' ? admin.token : undefined, db, app };
+/** Opens the database at `location` (a new one when undefined), as a `vigil server` command would. */
+async function openAt(location: string | undefined) {
+  const t = await openTestDatabase(location !== undefined ? { location } : {});
+  return { storage: storageOver(t.database), location: t.location };
 }
 
-async function stop(s: { app: FastifyInstance; db: Db }) {
+/** Starts the server as the CLI does; returns its URL, database and the admin token when it generated one. */
+async function start(at: string | undefined, env: NodeJS.ProcessEnv = {}) {
+  const { storage, location } = await openAt(at);
+  const admin = await resolveAdminToken(storage.tenants, env);
+  const app = await buildServer({ storage, adminTokenHash: admin.tokenHash });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  running.push({ app, storage });
+  const addr = app.server.address();
+  return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, token: admin.source === 'generated' ? admin.token : undefined, storage, app, location };
+}
+
+async function stop(s: { app: FastifyInstance; storage: Storage }) {
   await s.app.close();
-  s.db.close();
+  await s.storage.close();
   running.splice(running.findIndex((r) => r.app === s.app), 1);
 }
 
@@ -50,8 +52,7 @@ const opens = async (url: string, cookie: string) => (await fetch(url + '/', { r
 
 describe('fleet-page sessions (hole 4)', () => {
   it('sign-out ends the session on the server: the old cookie no longer opens the page', async () => {
-    const file = path.join(await mkdtemp(path.join(tmpdir(), 'vigil-sess-')), 'server.db');
-    const s = await start(file);
+    const s = await start(undefined);
     const cookie = await signIn(s.url, s.token!);
     const other = await signIn(s.url, s.token!);
     expect(await opens(s.url, cookie)).toBe(true);
@@ -63,27 +64,30 @@ describe('fleet-page sessions (hole 4)', () => {
   });
 
   it('admin-token reset ends every session, with or without a restart', async () => {
-    const file = path.join(await mkdtemp(path.join(tmpdir(), 'vigil-sess-')), 'server.db');
-    let s = await start(file);
+    let s = await start(undefined);
+    const file = s.location;
     const before = await signIn(s.url, s.token!);
     await stop(s);
     // `vigil server admin-token reset` while the server is stopped, then a restart.
-    const reset = openDatabase(file);
-    const fresh = resetAdminToken(new TenantStore(reset), new SessionStore(reset));
-    reset.close();
+    const reset = (await openAt(file)).storage;
+    const fresh = await reset.transaction((tx) => resetAdminToken(tx.tenants, tx.sessions));
+    await reset.close();
     s = await start(file);
     expect(await opens(s.url, before)).toBe(false);
     // A reset while it runs ends the sessions at once.
     const during = await signIn(s.url, fresh);
     expect(await opens(s.url, during)).toBe(true);
-    resetAdminToken(new TenantStore(s.db), new SessionStore(s.db));
+    // As `vigil server admin-token reset` does it: another connection to the same database.
+    const cli = (await openAt(file)).storage;
+    await cli.transaction((tx) => resetAdminToken(tx.tenants, tx.sessions));
+    await cli.close();
     expect(await opens(s.url, during)).toBe(false);
   });
 
   it('a restart with the same token keeps sessions; a different VIGIL_ADMIN_TOKEN ends them', async () => {
-    const file = path.join(await mkdtemp(path.join(tmpdir(), 'vigil-sess-')), 'server.db');
     const envA = { VIGIL_ADMIN_TOKEN: 'first-admin-token-from-the-environment' };
-    let s = await start(file, envA);
+    let s = await start(undefined, envA);
+    const file = s.location;
     const cookie = await signIn(s.url, envA.VIGIL_ADMIN_TOKEN);
     await stop(s);
     s = await start(file, envA);

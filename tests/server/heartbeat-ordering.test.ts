@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(async () => srv.close());
 
 async function device(stableId: string) {
-  const e = await enrol(srv.url, srv.createToken('Ordering Dental'), stableId);
+  const e = await enrol(srv.url, await srv.createToken('Ordering Dental'), stableId);
   expect(e.status).toBe(201);
   return { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
 }

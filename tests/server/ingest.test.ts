@@ -12,14 +12,14 @@ beforeAll(async () => {
 });
 afterAll(async () => srv.close());
 
-function snapshot() {
-  const one = (sql: string) => (srv.db.prepare(sql).get() as { n: number }).n;
+async function snapshot() {
+  const one = async (sql: string) => Number((await srv.database.get<{ n: number }>(sql))!.n);
   return {
-    alerts: one('SELECT COUNT(*) AS n FROM alerts'),
-    nonces: one('SELECT COUNT(*) AS n FROM request_nonces'),
-    devices: srv.db.prepare('SELECT id, heartbeat_json, status, alert_count, revoked_at FROM devices ORDER BY id').all(),
-    tenants: one('SELECT COUNT(*) AS n FROM tenants'),
-    tokenUses: one('SELECT COALESCE(SUM(uses), 0) AS n FROM enroll_tokens'),
+    alerts: await one('SELECT COUNT(*) AS n FROM alerts'),
+    nonces: await one('SELECT COUNT(*) AS n FROM request_nonces'),
+    devices: await srv.database.all('SELECT id, heartbeat_json, status, alert_count, revoked_at FROM devices ORDER BY id'),
+    tenants: await one('SELECT COUNT(*) AS n FROM tenants'),
+    tokenUses: await one('SELECT COALESCE(SUM(uses), 0) AS n FROM enroll_tokens'),
   };
 }
 
@@ -33,7 +33,7 @@ function expectError(res: { status: number; body: unknown }, status: number, cod
 
 describe('enrolment', () => {
   it('issues a credential; the same stable id again, unsigned, is a new record flagged as a possible duplicate', async () => {
-    const token = srv.createToken('Enrol Dental');
+    const token = await srv.createToken('Enrol Dental');
     const first = await enrol(srv.url, token, 'hw-uuid-enrol-0001');
     expect(first.status).toBe(201);
     expect(first).toMatchObject({ reenrolled: false, heartbeatIntervalSec: 60, tenant: { name: 'Enrol Dental' } });
@@ -49,36 +49,36 @@ describe('enrolment', () => {
     expect((await srv.admin<DeviceDetail>(`/v1/devices/${first.deviceId}`)).body).toMatchObject({ enrolCount: 1, hostname: 'RECEPTION-PC', possibleDuplicateOf: null });
     expect((await srv.admin<DeviceDetail>(`/v1/devices/${again.deviceId}`)).body).toMatchObject({ possibleDuplicateOf: first.deviceId });
     // Another tenant with the same hardware id is a different device, not flagged.
-    const other = await enrol(srv.url, srv.createToken('Other Clinic'), 'hw-uuid-enrol-0001');
+    const other = await enrol(srv.url, await srv.createToken('Other Clinic'), 'hw-uuid-enrol-0001');
     expect(other.deviceId).not.toBe(first.deviceId);
     expect(other.tenant.name).toBe('Other Clinic');
     expect((await srv.admin<DeviceDetail>(`/v1/devices/${other.deviceId}`)).body.possibleDuplicateOf).toBeNull();
   });
 
   it('refuses unknown, expired, revoked and used-up tokens with one message, storing nothing', async () => {
-    const before = snapshot();
-    const expired = srv.createToken('Expired Co', { expiresAt: Date.now() - 1000 });
-    const once = srv.createToken('Once Co', { maxUses: 1 });
+    const before = await snapshot();
+    const expired = await srv.createToken('Expired Co', { expiresAt: Date.now() - 1000 });
+    const once = await srv.createToken('Once Co', { maxUses: 1 });
     expect((await enrol(srv.url, once, 'hw-uuid-once-0001')).status).toBe(201);
-    const afterOne = snapshot();
+    const afterOne = await snapshot();
     for (const t of ['vigil_enroll_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', expired, once]) {
       const res = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(enrollRequest(t, 'hw-uuid-refused-01')) });
       const body = await res.json();
       expectError({ status: res.status, body }, 401, 'invalid_enroll_token');
       expect(JSON.stringify(body)).not.toContain(t);
     }
-    expect(snapshot().devices).toEqual(afterOne.devices);
+    expect((await snapshot()).devices).toEqual(afterOne.devices);
     expect(afterOne.devices.length).toBe(before.devices.length + 1);
   });
 
   it('refuses malformed, invalid and oversize enrolment requests, storing nothing and not using the token', async () => {
-    const token = srv.createToken('Careful Co');
+    const token = await srv.createToken('Careful Co');
     const post = async (body: Buffer | string, headers: Record<string, string> = {}) => {
       const res = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
       return { status: res.status, body: (await res.json()) as unknown };
     };
     const good = enrollRequest(token, 'hw-uuid-careful-01');
-    const before = snapshot();
+    const before = await snapshot();
     expectError(await post('{"protocol": 1, "enrollToken": '), 400, 'malformed_json');
     expectError(await post(''), 400, 'malformed_json');
     const wrongVersion = await post(JSON.stringify({ ...good, protocol: 2 }));
@@ -92,7 +92,7 @@ describe('enrolment', () => {
     expect(JSON.stringify(noHost.body)).not.toContain(token);
     expectError(await post(Buffer.alloc(600 * 1024, 32)), 413, 'payload_too_large');
     expectError(await post(JSON.stringify(good), { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     // The same token still enrols afterwards: none of the refusals counted as a use.
     expect((await enrol(srv.url, token, 'hw-uuid-careful-01')).status).toBe(201);
   });
@@ -102,9 +102,9 @@ describe('device requests', () => {
   let cred: { deviceId: string; deviceSecret: string };
   let otherTenant: { deviceId: string; deviceSecret: string };
   beforeAll(async () => {
-    const e = await enrol(srv.url, srv.createToken('Acme Dental'), 'hw-uuid-acme-0001');
+    const e = await enrol(srv.url, await srv.createToken('Acme Dental'), 'hw-uuid-acme-0001');
     cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
-    const o = await enrol(srv.url, srv.createToken('Zenith Law'), 'hw-uuid-zenith-001', 'ZENITH-PC');
+    const o = await enrol(srv.url, await srv.createToken('Zenith Law'), 'hw-uuid-zenith-001', 'ZENITH-PC');
     otherTenant = { deviceId: o.deviceId, deviceSecret: o.deviceSecret };
   });
 
@@ -167,9 +167,9 @@ describe('device requests', () => {
     ];
     for (const [what, send, status, code] of cases) {
       it(`refuses ${what} (${status} ${code})`, async () => {
-        const before = snapshot();
+        const before = await snapshot();
         expectError(await send(), status, code);
-        expect(snapshot()).toEqual(before);
+        expect(await snapshot()).toEqual(before);
       });
     }
 
@@ -177,10 +177,10 @@ describe('device requests', () => {
       const nonce = 'replay-nonce-0123456789';
       const first = await signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: [connectionAlert(70)] }, { nonce });
       expect(first.status).toBe(200);
-      const before = snapshot();
+      const before = await snapshot();
       const again = await signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: [connectionAlert(71)] }, { nonce });
       expectError(again, 401, 'replayed_request');
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
 
     it('refuses an exact replay of a request it accepted (same bytes, same signature)', async () => {
@@ -192,14 +192,14 @@ describe('device requests', () => {
       const hbBody = heartbeatFor(cred.deviceId);
       const hbFirst = await signedPost(srv.url, '/v1/heartbeats', cred, hbBody, { nonce: 'exact-replay-nonce-000002', nowMs: at });
       expect(hbFirst.status).toBe(200);
-      const before = snapshot();
+      const before = await snapshot();
       expectError(await signedPost(srv.url, '/v1/alerts', cred, body, { nonce, nowMs: at }), 401, 'replayed_request');
       expectError(await signedPost(srv.url, '/v1/heartbeats', cred, hbBody, { nonce: 'exact-replay-nonce-000002', nowMs: at }), 401, 'replayed_request');
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
 
     it('gives a device credential no read access: admin routes refuse it, even for its own tenant', async () => {
-      const before = snapshot();
+      const before = await snapshot();
       for (const p of ['/v1/devices', `/v1/devices/${cred.deviceId}`, `/v1/devices/${otherTenant.deviceId}`, '/v1/alerts?tenant=Zenith%20Law', '/v1/tenants']) {
         const signed = signRequest(cred, { method: 'GET', path: p.split('?')[0]!, body: Buffer.alloc(0), contentEncoding: 'identity' });
         const res = await fetch(srv.url + p, { headers: signed });
@@ -217,21 +217,21 @@ describe('device requests', () => {
         expect(res.status).toBeLessThan(500);
         expect(JSON.stringify(await res.json())).not.toContain('akamaicontainer');
       }
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
 
     it('refuses a revoked credential', async () => {
-      const e = await enrol(srv.url, srv.createToken('Revoked Co'), 'hw-uuid-revoke-001');
+      const e = await enrol(srv.url, await srv.createToken('Revoked Co'), 'hw-uuid-revoke-001');
       const c = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
       const r = await srv.admin(`/v1/devices/${e.deviceId}/revoke`, { method: 'POST' });
       expect(r.status).toBe(200);
-      const before = snapshot();
+      const before = await snapshot();
       expectError(await signedPost(srv.url, '/v1/heartbeats', c, heartbeatFor(c.deviceId)), 401, 'revoked_device');
       expectError(await signedPost(srv.url, '/v1/alerts', c, { deviceId: c.deviceId, alerts: [connectionAlert(80)] }), 401, 'revoked_device');
       // and it cannot come back by enrolling again under the same stable id
-      const back = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(enrollRequest(srv.createToken('Revoked Co'), 'hw-uuid-revoke-001')) });
+      const back = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(enrollRequest(await srv.createToken('Revoked Co'), 'hw-uuid-revoke-001')) });
       expectError({ status: back.status, body: await back.json() }, 403, 'revoked_device');
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
 
     it('refuses a wrong or missing admin token', async () => {
@@ -242,10 +242,10 @@ describe('device requests', () => {
           expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
         }
       }
-      const before = snapshot();
+      const before = await snapshot();
       const res = await fetch(`${srv.url}/v1/devices/${cred.deviceId}/revoke`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
       expect(res.status).toBe(401);
-      expect(snapshot()).toEqual(before);
+      expect(await snapshot()).toEqual(before);
     });
 
     it('refuses an admin query with a filter it does not know (a typo must not return the whole fleet)', async () => {
@@ -269,8 +269,8 @@ describe('rate limits', () => {
   it('limits each device separately and says when to retry', async () => {
     const limited = await startTestServer({ deviceRateLimit: { capacity: 3, refillPerSec: 0.5 } });
     try {
-      const a = await enrol(limited.url, limited.createToken('T'), 'hw-uuid-rate-00001');
-      const b = await enrol(limited.url, limited.createToken('T'), 'hw-uuid-rate-00002');
+      const a = await enrol(limited.url, await limited.createToken('T'), 'hw-uuid-rate-00001');
+      const b = await enrol(limited.url, await limited.createToken('T'), 'hw-uuid-rate-00002');
       const ca = { deviceId: a.deviceId, deviceSecret: a.deviceSecret };
       const statuses = [];
       for (let i = 0; i < 5; i++) statuses.push((await signedPost(limited.url, '/v1/heartbeats', ca, heartbeatFor(ca.deviceId))).status);
@@ -291,7 +291,7 @@ describe('rate limits', () => {
     try {
       const post = (token: string, id: string) =>
         fetch(limited.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(enrollRequest(token, id)) });
-      const token = limited.createToken('Big Site', { maxUses: 100 });
+      const token = await limited.createToken('Big Site', { maxUses: 100 });
       // A whole site behind one address enrols: far more than the failure burst, all fine.
       for (let i = 0; i < 10; i++) expect((await post(token, `hw-uuid-site-${String(i).padStart(5, '0')}`)).status).toBe(201);
       const bad = 'vigil_enroll_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';

@@ -189,7 +189,7 @@ describe.skipIf(!haveOpenssl)('Teams, Slack, e-mail and syslog channels', () => 
   }
 
   it('one alert burst reaches Teams as an Adaptive Card, Slack as blocks, e-mail over STARTTLS with AUTH, and syslog over TLS as RFC 5424', async () => {
-    const token = srv.createToken('Acme Dental');
+    const token = await srv.createToken('Acme Dental');
     const e = await enrol(srv.url, token, 'hw-notify-channels-1', 'FRONT-DESK');
     const cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
     await addChannel({ name: 'teams', events: ['alert'], config: { type: 'teams', url: `http://127.0.0.1:${httpPort}/teams/workflow?sig=tok` } });

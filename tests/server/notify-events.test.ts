@@ -83,30 +83,29 @@ describe('channel schema', () => {
 
 describe('the pack-distribution hook', () => {
   it('queues pack.failing / pack.withdrawn for channels that want them, in the caller\'s transaction', async () => {
-    const { openDatabase } = await import('../../src/server/database/open-database.js');
-    const { TenantStore } = await import('../../src/server/database/tenant-store.js');
-    const { NotifyStore } = await import('../../src/server/database/notify-store.js');
+    const { openTestDatabase } = await import('./helpers/test-database.js');
+    const { storageOver } = await import('../../src/server/database/storage.js');
     const { Notifier } = await import('../../src/server/notify/notifier.js');
-    const db = openDatabase(':memory:');
+    const storage = storageOver((await openTestDatabase()).database);
     try {
-      const tenants = new TenantStore(db);
-      const t = tenants.createToken('Acme Dental', 0).tenant;
-      const store = new NotifyStore(db);
-      const n = new Notifier(store, tenants, { publicUrl: () => 'https://fleet.example' });
-      n.add({ name: 'packs', events: ['pack.failing', 'pack.withdrawn'], config: { type: 'slack', url: 'https://hooks.slack.com/services/x' } }, 0);
-      n.add({ name: 'alerts only', events: ['alert'], config: { type: 'slack', url: 'https://hooks.slack.com/services/y' } }, 0);
-      db.transaction(() => n.packEvent('pack.failing', { id: t.id, name: t.name }, { id: '3cx-2023', version: 4 }, [{ id: 'dev_1', hostname: 'PC-1' }], 'signature does not verify', 1000))();
+      const t = (await storage.transaction((tx) => tx.tenants.createToken('Acme Dental', 0))).tenant;
+      const n = new Notifier(storage, { publicUrl: () => 'https://fleet.example' });
+      await n.add({ name: 'packs', events: ['pack.failing', 'pack.withdrawn'], config: { type: 'slack', url: 'https://hooks.slack.com/services/x' } }, 0);
+      await n.add({ name: 'alerts only', events: ['alert'], config: { type: 'slack', url: 'https://hooks.slack.com/services/y' } }, 0);
+      await storage.transaction((tx) => n.packEvent(tx, 'pack.failing', { id: t.id, name: t.name }, { id: '3cx-2023', version: 4 }, [{ id: 'dev_1', hostname: 'PC-1' }], 'signature does not verify', 1000));
       // Rolled back with its cause: nothing queued.
-      expect(() => db.transaction(() => {
-        n.packEvent('pack.withdrawn', { id: t.id, name: t.name }, { id: '3cx-2023', version: 3 }, [], 'replaced', 1000);
-        throw new Error('the cause failed');
-      })()).toThrow('the cause failed');
-      const due = store.due(2000, 10);
+      await expect(
+        storage.transaction(async (tx) => {
+          await n.packEvent(tx, 'pack.withdrawn', { id: t.id, name: t.name }, { id: '3cx-2023', version: 3 }, [], 'replaced', 1000);
+          throw new Error('the cause failed');
+        }),
+      ).rejects.toThrow('the cause failed');
+      const due = await storage.notify.due(2000, 10);
       expect(due).toHaveLength(1);
-      expect(due[0]!.channel_id).toBe(n.get('packs')!.id);
+      expect(due[0]!.channel_id).toBe((await n.get('packs'))!.id);
       expect(JSON.parse(due[0]!.event_json).data).toMatchObject({ type: 'pack.failing', pack: { id: '3cx-2023', version: 4 }, devices: [{ hostname: 'PC-1', url: 'https://fleet.example/#dev_1' }] });
     } finally {
-      db.close();
+      await storage.close();
     }
   });
 });

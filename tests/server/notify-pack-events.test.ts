@@ -36,8 +36,8 @@ afterAll(async () => {
 
 describe('pack notifications', () => {
   it('a pack a device newly fails to load is one pack.failing event; reporting it again is not; failing again after a clean heartbeat is', async () => {
-    const e = await enrol(srv.url, srv.createToken('Acme Dental'), 'hw-notify-pack-1', 'RECEPTION-PC');
-    srv.createToken('Baker & Sons');
+    const e = await enrol(srv.url, await srv.createToken('Acme Dental'), 'hw-notify-pack-1', 'RECEPTION-PC');
+    await srv.createToken('Baker & Sons');
     const res = await admin('POST', '/v1/notify/channels', { name: 'pack watch', minSeverity: 'attention', events: ['pack.failing', 'pack.withdrawn'], config: { type: 'webhook', url: rx.url } });
     expect(res.status).toBe(201);
     rx.secret = res.body.secret as string;

@@ -38,7 +38,7 @@ describe('webhook notifications (Standard Webhooks)', () => {
   let cred: { deviceId: string; deviceSecret: string };
 
   it('adds a channel: the secret is whsec_ and shown in that answer only; the URL with its token is never shown again', async () => {
-    const token = srv.createToken('Acme Dental');
+    const token = await srv.createToken('Acme Dental');
     const e = await enrol(srv.url, token, 'hw-notify-webhook-1', 'RECEPTION-PC');
     cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
     const bad = await admin('POST', '/v1/notify/channels', { name: 'x', config: { type: 'webhook', url: 'ftp://nope' } });
@@ -112,7 +112,7 @@ describe('webhook notifications (Standard Webhooks)', () => {
   });
 
   it('a never-seen device is never reported silent', async () => {
-    const e = await enrol(srv.url, srv.createToken('Acme Dental'), 'hw-notify-never-seen', 'NEVER-SEEN');
+    const e = await enrol(srv.url, await srv.createToken('Acme Dental'), 'hw-notify-never-seen', 'NEVER-SEEN');
     clock += 10 * 60_000;
     await new Promise((r) => setTimeout(r, 400));
     expect(events().filter((x) => x.type === 'device.silent' && 'device' in x.data && x.data.device.id === e.deviceId)).toEqual([]);

@@ -31,7 +31,7 @@ async function provenEnrol(token: string, stableId: string, cred: { deviceId: st
 
 describe('re-enrolment (hole 2)', () => {
   it('a token and a stolen stable id get a new record flagged as a possible duplicate, never the real one', async () => {
-    const token = srv.createToken('Takeover Dental');
+    const token = await srv.createToken('Takeover Dental');
     const real = await enrol(srv.url, token, 'linux-machine-id-0001');
     expect(real.status).toBe(201);
     expect((await signedPost(srv.url, '/v1/heartbeats', credOf(real), heartbeatFor(real.deviceId, { compromised: true }))).status).toBe(200);
@@ -48,7 +48,7 @@ describe('re-enrolment (hole 2)', () => {
   });
 
   it('an enrolment signed with the current credential rotates the secret on the same record', async () => {
-    const token = srv.createToken('Rotate Dental');
+    const token = await srv.createToken('Rotate Dental');
     const first = await enrol(srv.url, token, 'hw-uuid-rotate-0001');
     const again = await provenEnrol(token, 'hw-uuid-rotate-0001', credOf(first));
     expect(again.status).toBe(200);
@@ -59,7 +59,7 @@ describe('re-enrolment (hole 2)', () => {
   });
 
   it('a proof that does not verify, or is for another device, is refused and changes nothing', async () => {
-    const token = srv.createToken('Forged Dental');
+    const token = await srv.createToken('Forged Dental');
     const victim = await enrol(srv.url, token, 'hw-uuid-forged-0001');
     const other = await enrol(srv.url, token, 'hw-uuid-forged-0002');
     const forged = await provenEnrol(token, 'hw-uuid-forged-0001', { deviceId: victim.deviceId, deviceSecret: other.deviceSecret });
@@ -74,7 +74,7 @@ describe('re-enrolment (hole 2)', () => {
   });
 
   it('a reinstalled PC that lost its state: the partner confirms the new record replaces the old', async () => {
-    const token = srv.createToken('Reinstall Dental');
+    const token = await srv.createToken('Reinstall Dental');
     const old = await enrol(srv.url, token, 'hw-uuid-reinstall-01');
     const fresh = await enrol(srv.url, token, 'hw-uuid-reinstall-01');
     expect((await detail(fresh.deviceId)).possibleDuplicateOf).toBe(old.deviceId);
@@ -92,7 +92,7 @@ describe('re-enrolment (hole 2)', () => {
   });
 
   it('cloned VM images: each clone gets its own record; the partner keeps them apart', async () => {
-    const token = srv.createToken('Clone Dental');
+    const token = await srv.createToken('Clone Dental');
     const a = await enrol(srv.url, token, 'vm-image-machine-id-1');
     const b = await enrol(srv.url, token, 'vm-image-machine-id-1');
     expect(b.deviceId).not.toBe(a.deviceId);
@@ -104,7 +104,7 @@ describe('re-enrolment (hole 2)', () => {
   });
 
   it('a revoked device still cannot enrol again under its stable id', async () => {
-    const token = srv.createToken('Revoked Dental');
+    const token = await srv.createToken('Revoked Dental');
     const d = await enrol(srv.url, token, 'hw-uuid-revoked-0001');
     expect((await srv.admin(`/v1/devices/${d.deviceId}/revoke`, { method: 'POST' })).status).toBe(200);
     const again = await enrol(srv.url, token, 'hw-uuid-revoked-0001');

@@ -43,7 +43,7 @@ describe('request shape limits (hole 3)', () => {
   });
 
   it('refuses the same bomb on an authenticated heartbeat, after inflating it', async () => {
-    const e = await enrol(srv.url, srv.createToken('Depth Dental'), 'hw-uuid-depth-0002');
+    const e = await enrol(srv.url, await srv.createToken('Depth Dental'), 'hw-uuid-depth-0002');
     const cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
     const r = await signedPost(srv.url, '/v1/heartbeats', cred, undefined, { raw: nested(1_000_000), gzip: true });
     expect(r.status).toBe(400);
@@ -51,7 +51,7 @@ describe('request shape limits (hole 3)', () => {
   });
 
   it('refuses a string longer than the protocol allows anywhere in a body (a 100 KB finding title)', async () => {
-    const e = await enrol(srv.url, srv.createToken('String Dental'), 'hw-uuid-string-0001');
+    const e = await enrol(srv.url, await srv.createToken('String Dental'), 'hw-uuid-string-0001');
     const cred = { deviceId: e.deviceId, deviceSecret: e.deviceSecret };
     const hb = heartbeatFor(e.deviceId);
     hb.findings[0]!.title = 'x'.repeat(100_000);
@@ -78,7 +78,7 @@ describe('request shape limits (hole 3)', () => {
 
 describe('enrolment budget (hole 3)', () => {
   it('counts successful enrolments per address and per token, and says when to retry', async () => {
-    const token = srv.createToken('Budget Dental');
+    const token = await srv.createToken('Budget Dental');
     const from = (ip: string, i: number) =>
       fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify(enrollRequest(token, `hw-uuid-budget-${ip}-${i}`)) });
     for (let i = 0; i < 3; i++) expect((await from('198.51.100.1', i)).status).toBe(201);
@@ -93,7 +93,7 @@ describe('enrolment budget (hole 3)', () => {
     expect(overToken.status).toBe(429);
     expect(((await overToken.json()) as { error: { message: string } }).error.message).toMatch(/enrolments with this token/);
     // Other tokens are not affected.
-    const other = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.4' }, body: JSON.stringify(enrollRequest(srv.createToken('Other Budget'), 'hw-uuid-budget-other')) });
+    const other = await fetch(srv.url + '/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.4' }, body: JSON.stringify(enrollRequest(await srv.createToken('Other Budget'), 'hw-uuid-budget-other')) });
     expect(other.status).toBe(201);
   });
 });
@@ -111,7 +111,7 @@ describe('failed-enrolment lockout behind one NAT (issue 11)', () => {
       expect(locked.headers.get('retry-after')).toMatch(/^\d+$/);
       expect((await post({ nonsense: true })).status).toBe(429);
       // Every other PC behind the NAT, with the right token, still enrols.
-      const token = nat.createToken('NAT Dental');
+      const token = await nat.createToken('NAT Dental');
       for (let i = 0; i < 3; i++) expect((await post(enrollRequest(token, `hw-uuid-nat-good-${i}`))).status).toBe(201);
     } finally {
       await nat.close();

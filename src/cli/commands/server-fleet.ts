@@ -7,14 +7,9 @@ import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXIT, UsageError, type CliIo } from '../io.js';
-import { dbPath, parse, withDb } from './server.js';
-import { PackStore } from '../../server/database/pack-store.js';
-import { TenantStore } from '../../server/database/tenant-store.js';
-import { DeviceStore } from '../../server/database/device-store.js';
-import { FleetControlStore } from '../../server/database/fleet-control-store.js';
+import { dbPath, parse, withStorage } from './server.js';
 import { publicationView, publishPack, PublishRefused, withdrawPack } from '../../server/pack-publishing.js';
 import { Notifier } from '../../server/notify/notifier.js';
-import { NotifyStore } from '../../server/database/notify-store.js';
 import { FleetRequestError, lowerHeartbeat, parseDuration, requestScan, scanRequestViews, type ScanTarget } from '../../server/fleet-requests.js';
 import { PackKeyAddRequestSchema } from '../../shared/fleet-protocol.js';
 import { TrustedPackKeySchema } from '../../core/pack/trusted-keys.js';
@@ -56,12 +51,12 @@ async function packKey(argv: string[], io: CliIo): Promise<number> {
     }
     const parsed = PackKeyAddRequestSchema.pipe(TrustedPackKeySchema).safeParse(doc);
     if (!parsed.success) throw new UsageError(`${positionals[0]} is not a public pack key: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
-    withDb(file, (db) => new PackStore(db).addKey(parsed.data.keyId, parsed.data.publicKey, Date.now()));
+    await withStorage(file, (s) => s.packs.addKey(parsed.data.keyId, parsed.data.publicKey, Date.now()));
     io.stdout(`The server now accepts packs signed by ${parsed.data.keyId}. Agents trust it only when their packKeys setting names it.\n`);
     return EXIT.ok;
   }
   if (action === 'list') {
-    const keys = withDb(file, (db) => new PackStore(db).keys());
+    const keys = await withStorage(file, (s) => s.packs.keys());
     if (values.json) io.stdout(JSON.stringify({ keys: keys.map((k) => ({ keyId: k.key_id, publicKey: k.public_key, addedAt: new Date(k.added_at).toISOString() })) }) + '\n');
     else if (keys.length === 0) io.stdout('No pack keys. Add one with: vigil server pack key add KEY.pub.json\n');
     else for (const k of keys) io.stdout(`${k.key_id}  ${k.public_key}  added ${new Date(k.added_at).toISOString()}\n`);
@@ -69,7 +64,7 @@ async function packKey(argv: string[], io: CliIo): Promise<number> {
   }
   if (action === 'remove') {
     if (positionals.length !== 1) throw new UsageError('pack key remove takes one KEY_ID');
-    const ok = withDb(file, (db) => new PackStore(db).removeKey(positionals[0]!));
+    const ok = await withStorage(file, (s) => s.packs.removeKey(positionals[0]!));
     if (!ok) {
       io.stderr(`vigil server: no pack key ${positionals[0]}\n`);
       return EXIT.usage;
@@ -92,8 +87,8 @@ async function packPublish(argv: string[], io: CliIo): Promise<number> {
     throw new UsageError(`cannot read ${positionals[0]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   try {
-    const view = withDb(dbPath(io, values.db as string | undefined), (db) =>
-      publishPack({ packs: new PackStore(db), tenants: new TenantStore(db) }, { bytes, tenant: tenant ?? null, by: who(io, values.by), nowMs: Date.now() }),
+    const view = await withStorage(dbPath(io, values.db as string | undefined), (s) =>
+      s.transaction((tx) => publishPack(tx, { bytes, tenant: tenant ?? null, by: who(io, values.by), nowMs: Date.now() })),
     );
     if (values.json) io.stdout(JSON.stringify(view) + '\n');
     else {
@@ -114,7 +109,7 @@ async function packPublish(argv: string[], io: CliIo): Promise<number> {
 
 async function packList(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, { db: { type: 'string' }, json: { type: 'boolean' } });
-  const rows = withDb(dbPath(io, values.db as string | undefined), (db) => new PackStore(db).list().map(publicationView));
+  const rows = (await withStorage(dbPath(io, values.db as string | undefined), (s) => s.packs.list())).map(publicationView);
   if (values.json) io.stdout(JSON.stringify({ packs: rows }) + '\n');
   else if (rows.length === 0) io.stdout('No packs published. Publish one with: vigil server pack publish SIGNED.json --all\n');
   else {
@@ -130,17 +125,16 @@ async function packWithdraw(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, { db: { type: 'string' }, tenant: { type: 'string' }, all: { type: 'boolean' }, by: { type: 'string' } });
   if (positionals.length !== 1) throw new UsageError('pack withdraw takes one PACK_ID (see vigil server pack list)');
   const packId = positionals[0]!;
-  const n = withDb(dbPath(io, values.db as string | undefined), (db) => {
+  const n = await withStorage(dbPath(io, values.db as string | undefined), async (s) => {
     let scope: { tenantId: string | null } | undefined;
     if (typeof values.tenant === 'string') {
-      const t = new TenantStore(db).tenantByName(values.tenant);
+      const t = await s.tenants.tenantByName(values.tenant);
       if (!t) throw new UsageError(`no tenant named "${values.tenant}"`);
       scope = { tenantId: t.id };
     } else if (values.all) scope = { tenantId: null };
     // The running server's delivery worker sends the queued pack.withdrawn notifications.
-    const tenants = new TenantStore(db);
-    const notifier = new Notifier(new NotifyStore(db), tenants, { publicUrl: () => '' });
-    return withdrawPack({ db, packs: new PackStore(db), tenants, notifier }, { packId, by: who(io, values.by), nowMs: Date.now(), ...(scope ? { scope } : {}) });
+    const notifier = new Notifier(s, { publicUrl: () => '' });
+    return withdrawPack({ storage: s, notifier }, { packId, by: who(io, values.by), nowMs: Date.now(), ...(scope ? { scope } : {}) });
   });
   if (n === 0) {
     io.stderr(`vigil server: no active publication of ${packId}${values.tenant ? ` for ${values.tenant}` : ''}\n`);
@@ -157,8 +151,8 @@ async function scanRequest(argv: string[], io: CliIo): Promise<number> {
   if (given !== 1) throw new UsageError('scan request needs exactly one of --device ID, --tenant NAME or --all');
   const target: ScanTarget = values.device !== undefined ? { deviceId: String(values.device) } : values.tenant !== undefined ? { tenant: String(values.tenant) } : { all: true };
   try {
-    const view = withDb(dbPath(io, values.db as string | undefined), (db) =>
-      requestScan({ tenants: new TenantStore(db), devices: new DeviceStore(db), control: new FleetControlStore(db) }, target, who(io, values.by), Date.now()),
+    const view = await withStorage(dbPath(io, values.db as string | undefined), (s) =>
+      requestScan(s, target, who(io, values.by), Date.now()),
     );
     if (values.json) io.stdout(JSON.stringify(view) + '\n');
     else io.stdout(`Requested a scan now (${view.requestId}) of ${view.targeted} device(s); each scans at its next heartbeat and says so in the one after.\n`);
@@ -171,7 +165,7 @@ async function scanRequest(argv: string[], io: CliIo): Promise<number> {
 
 async function scanList(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, { db: { type: 'string' }, json: { type: 'boolean' } });
-  const views = withDb(dbPath(io, values.db as string | undefined), (db) => scanRequestViews({ tenants: new TenantStore(db), devices: new DeviceStore(db), control: new FleetControlStore(db) }));
+  const views = await withStorage(dbPath(io, values.db as string | undefined), (s) => scanRequestViews(s));
   if (values.json) io.stdout(JSON.stringify({ scanRequests: views }) + '\n');
   else if (views.length === 0) io.stdout('No scan requests.\n');
   else for (const v of views) io.stdout(`${v.requestId}  ${v.scope}${v.tenant ? ` ${v.tenant}` : ''}${v.deviceId ? ` ${v.deviceId}` : ''}  answered ${v.answered}/${v.targeted}  requested ${v.requestedAt} by ${v.requestedBy}\n`);
@@ -187,8 +181,8 @@ async function heartbeatLower(argv: string[], io: CliIo): Promise<number> {
   const forSec = typeof values.for === 'string' ? parseDuration(values.for) : undefined;
   if (forSec === undefined || forSec < 60) throw new UsageError('--for takes a duration of at least a minute, e.g. 2h or 90m');
   try {
-    const v = withDb(dbPath(io, values.db as string | undefined), (db) =>
-      lowerHeartbeat({ tenants: new TenantStore(db), devices: new DeviceStore(db), control: new FleetControlStore(db) }, { tenant: values.tenant as string, intervalSec: interval, forSec, by: who(io, values.by) }, Date.now()),
+    const v = await withStorage(dbPath(io, values.db as string | undefined), (s) =>
+      lowerHeartbeat(s, { tenant: values.tenant as string, intervalSec: interval, forSec, by: who(io, values.by) }, Date.now()),
     );
     io.stdout(`Devices of ${v.tenant} heartbeat every ${v.intervalSec} s until ${v.until}, then go back by themselves.\n`);
     return EXIT.ok;

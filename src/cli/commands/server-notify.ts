@@ -18,9 +18,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT, UsageError, type CliIo } from '../io.js';
-import { openDatabase, type Db } from '../../server/database/open-database.js';
-import { TenantStore } from '../../server/database/tenant-store.js';
-import { NotifyStore } from '../../server/database/notify-store.js';
+import { dbPath, withStorage } from './server.js';
 import { ChannelError, Notifier } from '../../server/notify/notifier.js';
 import { channelViews } from '../../server/notify/channel-view.js';
 import { testEvent } from '../../server/notify/events.js';
@@ -40,15 +38,6 @@ export const NOTIFY_HELP = `usage: vigil server notify <add | list | test | remo
   test NAME             send a test event now; exit 0 when delivered
   remove NAME           delete the channel and its undelivered events
 `;
-
-function openDb(io: CliIo, value: string | undefined): Db {
-  const file = path.resolve(io.cwd, value ?? io.env.VIGIL_SERVER_DB ?? 'vigil-server.db');
-  try {
-    return openDatabase(file);
-  } catch (err) {
-    throw new UsageError(`cannot open the database ${file}: ${(err as Error).message}`);
-  }
-}
 
 function num(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -94,16 +83,15 @@ export async function notifyMain(argv: string[], io: CliIo): Promise<number> {
     io.stdout(NOTIFY_HELP);
     return action ? EXIT.ok : EXIT.usage;
   }
-  const db = openDb(io, v.db);
-  try {
-    const store = new NotifyStore(db);
-    const notifier = new Notifier(store, new TenantStore(db), { publicUrl: () => io.env.VIGIL_PUBLIC_URL ?? 'http://127.0.0.1:8740' });
+  return withStorage(dbPath(io, v.db), async (storage) => {
+    const store = storage.notify;
+    const notifier = new Notifier(storage, { publicUrl: () => io.env.VIGIL_PUBLIC_URL ?? 'http://127.0.0.1:8740' });
     const target = parsed.positionals[0];
     switch (action) {
       case 'add':
         return add(notifier, v, io);
       case 'list': {
-        const views = channelViews(notifier.list(), store.stats());
+        const views = channelViews(await notifier.list(), await store.stats());
         if (v.json) io.stdout(JSON.stringify({ channels: views }) + '\n');
         else if (views.length === 0) io.stdout('No notification channels. Add one with: vigil server notify add --name NAME --type webhook --url URL\n');
         else
@@ -116,7 +104,7 @@ export async function notifyMain(argv: string[], io: CliIo): Promise<number> {
         return EXIT.ok;
       }
       case 'test': {
-        const c = target ? notifier.get(target) : undefined;
+        const c = target ? await notifier.get(target) : undefined;
         if (!c) throw new UsageError(`notify test takes the NAME or id of a channel (see "vigil server notify list")`);
         const id = newId('msg_');
         try {
@@ -129,7 +117,7 @@ export async function notifyMain(argv: string[], io: CliIo): Promise<number> {
         return EXIT.ok;
       }
       case 'remove': {
-        if (!target || !notifier.remove(target)) {
+        if (!target || !(await notifier.remove(target))) {
           io.stderr(`vigil server: no channel "${target ?? ''}"\n`);
           return EXIT.usage;
         }
@@ -139,12 +127,10 @@ export async function notifyMain(argv: string[], io: CliIo): Promise<number> {
       default:
         throw new UsageError(`unknown notify action "${action}": use add, list, test or remove`);
     }
-  } finally {
-    db.close();
-  }
+  });
 }
 
-function add(notifier: Notifier, v: Record<string, string | boolean | undefined>, io: CliIo): number {
+async function add(notifier: Notifier, v: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
   const type = v.type;
   const ca = typeof v.ca === 'string' ? readFileSync(path.resolve(io.cwd, v.ca), 'utf8') : undefined;
   let config: Record<string, unknown>;
@@ -184,7 +170,7 @@ function add(notifier: Notifier, v: Record<string, string | boolean | undefined>
   }
   let c;
   try {
-    c = notifier.add(
+    c = await notifier.add(
       {
         name: v.name,
         ...(v.tenant !== undefined ? { tenant: v.tenant } : {}),

@@ -19,10 +19,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT, UsageError, type CliIo } from '../io.js';
 import { createJsonLogger, type LogLevel } from '../../core/logging/logger.js';
 import { isLoopbackHost } from '../../core/report/server-url.js';
-import { openDatabase, type Db } from '../../server/database/open-database.js';
-import { TenantStore } from '../../server/database/tenant-store.js';
 import { AdminTokenError, resetAdminToken, resolveAdminToken } from '../../server/admin-token.js';
-import { SessionStore } from '../../server/database/session-store.js';
+import { openStorage, resolveDatabaseLocation } from '../../server/database/open-storage.js';
+import type { Storage } from '../../server/database/storage.js';
+import { databaseKind, redactDatabaseUrl } from '../../server/database/sql-database.js';
+import { SqliteDatabase } from '../../server/database/sqlite-database.js';
 import { buildServer, DEFAULT_ENROLL_ADDRESS_RATE_LIMIT } from '../../server/server.js';
 import { notifyMain } from './server-notify.js';
 import { notifyTuningFromEnv, NotifyTuningError } from '../../server/notify/notify-tuning.js';
@@ -30,7 +31,8 @@ import { notifyTuningFromEnv, NotifyTuningError } from '../../server/notify/noti
 const HELP = `usage: vigil server <start | token create | token list | token revoke | admin-token reset> [options]
 
   start                      run the reference backend (fleet page at /, API under /v1)
-      --db FILE              SQLite database (default: $VIGIL_SERVER_DB or ./vigil-server.db)
+      --db FILE|URL          SQLite database file, or postgres://user:pass@host/db for PostgreSQL
+                             (default: $VIGIL_SERVER_DB or ./vigil-server.db); every command takes --db
       --host ADDR            address to listen on (default 127.0.0.1)
       --port N               port (default 8740; 0 picks a free one)
       --heartbeat-interval S heartbeat interval devices are told to use (default 60)
@@ -64,14 +66,20 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
   heartbeat lower --tenant NAME --interval SEC --for DURATION (e.g. 2h, 90m)
                              a shorter heartbeat for a while; it reverts by itself
   backup --to FILE           copy the database while the server runs (SQLite online backup;
-                             consistent, mode 0600; FILE must not exist)
+                             consistent, mode 0600; FILE must not exist). For PostgreSQL use pg_dump
   notify add|list|test|remove   notification channels (vigil server notify --help)
 `;
 
 const DEFAULT_PORT = 8740;
 
+/** The database --db or VIGIL_SERVER_DB names: a SQLite file (resolved against the cwd) or a postgres:// URL. */
 export function dbPath(io: CliIo, value: string | undefined): string {
-  return path.resolve(io.cwd, value ?? io.env.VIGIL_SERVER_DB ?? 'vigil-server.db');
+  return resolveDatabaseLocation(value ?? io.env.VIGIL_SERVER_DB ?? 'vigil-server.db', io.cwd);
+}
+
+/** The location as output may show it: a PostgreSQL URL without its password. */
+export function shownLocation(location: string): string {
+  return redactDatabaseUrl(location);
 }
 
 function positiveInt(name: string, v: string | undefined, min = 1): number | undefined {
@@ -92,24 +100,21 @@ export function parse(argv: string[], options: OptionSpec): ParsedArgs {
   }
 }
 
-export function withDb<T>(file: string, fn: (db: Db) => T): T {
-  let db: Db;
+/** Opens the storage at `location` for one command, and closes it when `fn` settles. */
+export async function withStorage<T>(location: string, fn: (s: Storage) => Promise<T>): Promise<T> {
+  let storage: Storage;
   try {
-    db = openDatabase(file);
+    storage = await openStorage(location);
   } catch (err) {
-    throw new UsageError(`cannot open the database ${file}: ${(err as Error).message}`);
+    // The driver's message may quote the URL: redact it there too.
+    const msg = (err as Error).message.split(location).join(redactDatabaseUrl(location));
+    throw new UsageError(`cannot open the database ${redactDatabaseUrl(location)}: ${msg}`);
   }
-  let result: T;
   try {
-    result = fn(db);
-  } catch (err) {
-    db.close();
-    throw err;
+    return await fn(storage);
+  } finally {
+    await storage.close();
   }
-  // An async body (the backup) keeps the database open until it settles.
-  if (result instanceof Promise) return result.finally(() => db.close()) as T;
-  db.close();
-  return result;
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -128,7 +133,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   if (sub === 'admin-token' && rest[0] === 'reset') {
     const { values } = parse(rest.slice(1), { db: { type: 'string' } });
-    const token = withDb(dbPath(io, values.db as string | undefined), (db) => resetAdminToken(new TenantStore(db), new SessionStore(db)));
+    const token = await withStorage(dbPath(io, values.db as string | undefined), (s) => s.transaction((tx) => resetAdminToken(tx.tenants, tx.sessions)));
     io.stdout(`New admin token (shown once; the old one no longer works, and every fleet-page session has ended):\n${token}\n`);
     return EXIT.ok;
   }
@@ -147,6 +152,9 @@ async function backup(argv: string[], io: CliIo): Promise<number> {
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (typeof values.to !== 'string' || values.to === '') throw new UsageError('backup needs --to FILE');
   const source = dbPath(io, values.db as string | undefined);
+  if (databaseKind(source) === 'postgres') {
+    throw new UsageError(`backup copies a SQLite database; back up PostgreSQL (${redactDatabaseUrl(source)}) with pg_dump, e.g. pg_dump --format=custom --file=vigil.dump "$URL"`);
+  }
   if (!existsSync(source)) throw new UsageError(`no database at ${source}`);
   const dest = path.resolve(io.cwd, values.to);
   if (dest === source) throw new UsageError('--to names the database itself');
@@ -158,8 +166,10 @@ async function backup(argv: string[], io: CliIo): Promise<number> {
   }
   let pages = 0;
   try {
-    await withDb(source, async (db) => {
-      const r = await db.backup(dest);
+    await withStorage(source, async (s) => {
+      // SQLite's online backup is on the raw handle: the one SQLite-only feature the CLI uses.
+      if (!(s.database instanceof SqliteDatabase)) throw new Error('not a SQLite database');
+      const r = await s.database.raw.backup(dest);
       pages = r.totalPages;
     });
   } catch (err) {
@@ -190,11 +200,13 @@ async function tokenCreate(argv: string[], io: CliIo): Promise<number> {
   const days = positiveInt('--expires-days', values['expires-days'] as string | undefined);
   const maxUses = positiveInt('--max-uses', values['max-uses'] as string | undefined);
   const now = Date.now();
-  const created = withDb(dbPath(io, values.db as string | undefined), (db) =>
-    new TenantStore(db).createToken(tenant, now, {
-      ...(days !== undefined ? { expiresAt: now + days * 86_400_000 } : {}),
-      ...(maxUses !== undefined ? { maxUses } : {}),
-    }),
+  const created = await withStorage(dbPath(io, values.db as string | undefined), (s) =>
+    s.transaction((tx) =>
+      tx.tenants.createToken(tenant, now, {
+        ...(days !== undefined ? { expiresAt: now + days * 86_400_000 } : {}),
+        ...(maxUses !== undefined ? { maxUses } : {}),
+      }),
+    ),
   );
   if (values.json) {
     io.stdout(
@@ -218,7 +230,7 @@ async function tokenCreate(argv: string[], io: CliIo): Promise<number> {
 
 async function tokenList(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, { db: { type: 'string' }, json: { type: 'boolean' } });
-  const rows = withDb(dbPath(io, values.db as string | undefined), (db) => new TenantStore(db).listTokens());
+  const rows = await withStorage(dbPath(io, values.db as string | undefined), (s) => s.tenants.listTokens());
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const list = rows.map((r) => ({
     tokenId: r.id,
@@ -244,7 +256,7 @@ async function tokenRevoke(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, { db: { type: 'string' } });
   const id = positionals[0];
   if (!id || positionals.length > 1) throw new UsageError('token revoke takes one TOKEN_ID (see "vigil server token list")');
-  const ok = withDb(dbPath(io, values.db as string | undefined), (db) => new TenantStore(db).revokeToken(id, Date.now()));
+  const ok = await withStorage(dbPath(io, values.db as string | undefined), (s) => s.tenants.revokeToken(id, Date.now()));
   if (!ok) {
     io.stderr(`vigil server: no active token ${id}\n`);
     return EXIT.usage;
@@ -300,18 +312,18 @@ async function start(argv: string[], io: CliIo): Promise<number> {
 
   const log = createJsonLogger({ level: level as LogLevel, write: (line) => io.stderr(line + '\n'), fields: { component: 'server' } });
   const file = dbPath(io, values.db as string | undefined);
-  let db: Db;
+  const shown = redactDatabaseUrl(file);
+  let storage: Storage;
   try {
-    db = openDatabase(file);
+    storage = await openStorage(file);
   } catch (err) {
-    io.stderr(`vigil server: cannot open the database ${file}: ${(err as Error).message}\n`);
+    io.stderr(`vigil server: cannot open the database ${shown}: ${(err as Error).message.split(file).join(shown)}\n`);
     return EXIT.usage;
   }
   try {
-    const store = new TenantStore(db);
     let admin;
     try {
-      admin = resolveAdminToken(store, io.env);
+      admin = await resolveAdminToken(storage.tenants, io.env);
     } catch (err) {
       if (err instanceof AdminTokenError) throw new UsageError(err.message);
       throw err;
@@ -319,7 +331,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     let listenUrl = 'http://127.0.0.1';
     const https = certFile && keyFile ? { cert: await readFile(path.resolve(io.cwd, certFile)), key: await readFile(path.resolve(io.cwd, keyFile)) } : undefined;
     const app = await buildServer({
-      db,
+      storage,
       adminTokenHash: admin.tokenHash,
       logger: log,
       ...(interval !== undefined ? { heartbeatIntervalSec: interval } : {}),
@@ -337,18 +349,18 @@ async function start(argv: string[], io: CliIo): Promise<number> {
     const url = `${https ? 'https' : 'http'}://${shownHost}:${actualPort}`;
     listenUrl = url;
     io.stdout(`Vigil reference server listening on ${url}\n`);
-    io.stdout(`Fleet page: ${url}/   database: ${file}\n`);
+    io.stdout(`Fleet page: ${url}/   database: ${shown}\n`);
     if (admin.source === 'generated') io.stdout(`Admin token (shown once; keep it, or set ${'VIGIL_ADMIN_TOKEN'}):\n${admin.token}\n`);
     else io.stdout(`Admin token: ${admin.source === 'env' ? 'from VIGIL_ADMIN_TOKEN' : 'the one printed when this database was created (vigil server admin-token reset replaces it)'}\n`);
     if (!https && !isLoopbackHost(host)) {
       log.warn('serving plain http on a non-loopback address: agents refuse http except to loopback; put a TLS reverse proxy in front or use --tls-cert/--tls-key', { host });
     }
-    log.info('server started', { url, db: file });
+    log.info('server started', { url, db: shown });
     await io.interrupted;
     log.info('server stopping');
     await app.close();
     return EXIT.ok;
   } finally {
-    db.close();
+    await storage.close();
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Alerts, stored exactly once per (device, alert id): the primary key makes a resent alert
- * a no-op that is reported back as a duplicate.
+ * a no-op that is reported back as a duplicate, also when two server processes receive the
+ * same alert at once (ON CONFLICT DO NOTHING: the second insert changes nothing).
  */
 import type { Alert } from '../../shared/protocol.js';
-import type { Db } from './open-database.js';
+import type { SqlExecutor } from './sql-database.js';
 
 export interface AlertRow {
   device_id: string;
@@ -17,57 +18,46 @@ export interface AlertRow {
 
 const ALERT_COLUMNS = 'a.device_id, a.alert_id, a.tenant_id, t.name AS tenant_name, d.hostname, a.received_at, a.alert_json';
 const ALERT_FROM = 'alerts a JOIN tenants t ON t.id = a.tenant_id JOIN devices d ON d.id = a.device_id';
-
-function statements(db: Db) {
-  return {
-    insert: db.prepare(
-      'INSERT OR IGNORE INTO alerts (device_id, alert_id, tenant_id, kind, severity, raised_at, received_at, alert_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    list: db.prepare<[number, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} ORDER BY a.received_at DESC, a.alert_id LIMIT ? OFFSET ?`),
-    listTenant: db.prepare<[string, number, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE t.name = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ? OFFSET ?`),
-    listTenantId: db.prepare<[string, number, number], AlertRow>(
-      `SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.tenant_id = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ? OFFSET ?`,
-    ),
-    listDevice: db.prepare<[string, number, number], AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.device_id = ? ORDER BY a.received_at DESC, a.alert_id LIMIT ? OFFSET ?`),
-    exists: db.prepare<[string, string], { n: number }>('SELECT 1 AS n FROM alerts WHERE device_id = ? AND alert_id = ?'),
-    purgeBefore: db.prepare('DELETE FROM alerts WHERE received_at < ?'),
-  };
-}
+const ALERT_ORDER = 'ORDER BY a.received_at DESC, a.alert_id LIMIT ? OFFSET ?';
 
 export class AlertStore {
-  private readonly q: ReturnType<typeof statements>;
-
-  constructor(db: Db) {
-    this.q = statements(db);
-  }
+  constructor(private readonly db: SqlExecutor) {}
 
   /** Inserts each alert unless this device already sent it; call inside a transaction. */
-  insert(deviceId: string, tenantId: string, alerts: readonly Alert[], nowMs: number): { stored: string[]; duplicates: string[] } {
+  async insert(deviceId: string, tenantId: string, alerts: readonly Alert[], nowMs: number): Promise<{ stored: string[]; duplicates: string[] }> {
     const stored: string[] = [];
     const duplicates: string[] = [];
     for (const a of alerts) {
-      const r = this.q.insert.run(deviceId, a.alertId, tenantId, a.kind, a.finding.severity, a.raisedAt, nowMs, JSON.stringify(a));
+      const r = await this.db.run(
+        `INSERT INTO alerts (device_id, alert_id, tenant_id, kind, severity, raised_at, received_at, alert_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (device_id, alert_id) DO NOTHING`,
+        [deviceId, a.alertId, tenantId, a.kind, a.finding.severity, a.raisedAt, nowMs, JSON.stringify(a)],
+      );
       (r.changes > 0 ? stored : duplicates).push(a.alertId);
     }
     return { stored, duplicates };
   }
 
   /** Which of these alert ids this device has already stored. */
-  known(deviceId: string, alertIds: readonly string[]): Set<string> {
-    return new Set(alertIds.filter((id) => this.q.exists.get(deviceId, id) !== undefined));
+  async known(deviceId: string, alertIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const id of alertIds) {
+      if (await this.db.get('SELECT 1 AS n FROM alerts WHERE device_id = ? AND alert_id = ?', [deviceId, id])) out.add(id);
+    }
+    return out;
   }
 
-  /** Newest first. `tenantId` is the fleet page's per-tenant list; `tenant` (a name) the admin API's filter. */
-  list(opts: { tenant?: string; tenantId?: string; deviceId?: string; limit: number; offset?: number }): AlertRow[] {
+  /** Newest first. `tenantId` is the fleet page's per-tenant list; `tenant` (a name, any case) the admin API's filter. */
+  async list(opts: { tenant?: string; tenantId?: string; deviceId?: string; limit: number; offset?: number }): Promise<AlertRow[]> {
     const offset = opts.offset ?? 0;
-    if (opts.deviceId !== undefined) return this.q.listDevice.all(opts.deviceId, opts.limit, offset);
-    if (opts.tenantId !== undefined) return this.q.listTenantId.all(opts.tenantId, opts.limit, offset);
-    if (opts.tenant !== undefined) return this.q.listTenant.all(opts.tenant, opts.limit, offset);
-    return this.q.list.all(opts.limit, offset);
+    if (opts.deviceId !== undefined) return this.db.all<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.device_id = ? ${ALERT_ORDER}`, [opts.deviceId, opts.limit, offset]);
+    if (opts.tenantId !== undefined) return this.db.all<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE a.tenant_id = ? ${ALERT_ORDER}`, [opts.tenantId, opts.limit, offset]);
+    if (opts.tenant !== undefined) return this.db.all<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} WHERE lower(t.name) = lower(?) ${ALERT_ORDER}`, [opts.tenant, opts.limit, offset]);
+    return this.db.all<AlertRow>(`SELECT ${ALERT_COLUMNS} FROM ${ALERT_FROM} ${ALERT_ORDER}`, [opts.limit, offset]);
   }
 
   /** Retention: deletes alerts received before `cutoffMs`; the devices' alert counts are kept. */
-  purgeReceivedBefore(cutoffMs: number): number {
-    return this.q.purgeBefore.run(cutoffMs).changes;
+  async purgeReceivedBefore(cutoffMs: number): Promise<number> {
+    return (await this.db.run('DELETE FROM alerts WHERE received_at < ?', [cutoffMs])).changes;
   }
 }

@@ -3,7 +3,7 @@
  * whom, when, with a note. Alerts themselves stay as the device sent them (alert-store.ts);
  * an alert with no row here is open.
  */
-import type { Db } from './open-database.js';
+import type { SqlExecutor } from './sql-database.js';
 
 export type TriageState = 'acknowledged' | 'resolved';
 
@@ -17,28 +17,23 @@ export interface TriageRow {
 }
 
 export class AlertTriageStore {
-  private readonly setStmt;
-  private readonly allStmt;
-  private readonly existsStmt;
-
-  constructor(db: Db) {
-    this.setStmt = db.prepare(
-      `INSERT INTO alert_triage (device_id, alert_id, state, by, note, at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(device_id, alert_id) DO UPDATE SET state = excluded.state, by = excluded.by, note = excluded.note, at = excluded.at`,
-    );
-    this.allStmt = db.prepare<[], TriageRow>('SELECT device_id, alert_id, state, by, note, at FROM alert_triage');
-    this.existsStmt = db.prepare<[string, string], { n: number }>('SELECT COUNT(*) AS n FROM alerts WHERE device_id = ? AND alert_id = ?');
-  }
+  constructor(private readonly db: SqlExecutor) {}
 
   /** False when there is no such alert. */
-  set(deviceId: string, alertId: string, state: TriageState, by: string, note: string, nowMs: number): boolean {
-    if ((this.existsStmt.get(deviceId, alertId)?.n ?? 0) === 0) return false;
-    this.setStmt.run(deviceId, alertId, state, by, note, nowMs);
-    return true;
+  async set(deviceId: string, alertId: string, state: TriageState, by: string, note: string, nowMs: number): Promise<boolean> {
+    // `by` is reserved in PostgreSQL: quoted everywhere.
+    const r = await this.db.run(
+      `INSERT INTO alert_triage (device_id, alert_id, state, "by", note, at)
+       SELECT a.device_id, a.alert_id, ?, ?, ?, ? FROM alerts a WHERE a.device_id = ? AND a.alert_id = ?
+       ON CONFLICT (device_id, alert_id) DO UPDATE SET state = excluded.state, "by" = excluded."by", note = excluded.note, at = excluded.at`,
+      [state, by, note, nowMs, deviceId, alertId],
+    );
+    return r.changes > 0;
   }
 
   /** Every triage row, keyed "deviceId/alertId". */
-  all(): Map<string, TriageRow> {
-    return new Map(this.allStmt.all().map((r) => [`${r.device_id}/${r.alert_id}`, r]));
+  async all(): Promise<Map<string, TriageRow>> {
+    const rows = await this.db.all<TriageRow>('SELECT device_id, alert_id, state, "by", note, at FROM alert_triage');
+    return new Map(rows.map((r) => [`${r.device_id}/${r.alert_id}`, r]));
   }
 }

@@ -240,6 +240,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN alerts_refused INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 8,
+    name: 'state several server processes share: the alert quota in the device row, leases on queued notifications (issue 15)',
+    // The same DDL for PostgreSQL is in postgres-schema.ts (REAL there is DOUBLE PRECISION, INTEGER times BIGINT).
+    sql: `
+      -- Per-device alert quota bucket (tokens left, and when counted); NULL = full.
+      ALTER TABLE devices ADD COLUMN alert_quota_tokens REAL;
+      ALTER TABLE devices ADD COLUMN alert_quota_at INTEGER;
+      -- A delivery being sent by one process: by whom, and until when the claim holds.
+      ALTER TABLE notify_outbox ADD COLUMN claimed_by TEXT;
+      ALTER TABLE notify_outbox ADD COLUMN claimed_until INTEGER;
+    `,
+  },
 ];
 
 /** Applies the migrations this database has not seen; returns the versions applied. */

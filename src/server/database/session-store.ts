@@ -4,39 +4,30 @@
  * SHA-256 is stored, with the hash of the admin token the session was opened with: a
  * session is valid only while that is still the admin token.
  */
-import type { Db } from './open-database.js';
+import type { SqlExecutor } from './sql-database.js';
 
 export class SessionStore {
-  private readonly q;
+  constructor(private readonly db: SqlExecutor) {}
 
-  constructor(db: Db) {
-    this.q = {
-      insert: db.prepare('INSERT INTO admin_sessions (id_hash, admin_token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)'),
-      get: db.prepare<[Buffer, number], { admin_token_hash: Buffer }>('SELECT admin_token_hash FROM admin_sessions WHERE id_hash = ? AND expires_at > ?'),
-      remove: db.prepare('DELETE FROM admin_sessions WHERE id_hash = ?'),
-      removeAll: db.prepare('DELETE FROM admin_sessions'),
-      purge: db.prepare('DELETE FROM admin_sessions WHERE expires_at <= ?'),
-    };
-  }
-
-  create(idHash: Buffer, adminTokenHash: Buffer, nowMs: number, expiresAtMs: number): void {
-    this.q.insert.run(idHash, adminTokenHash, nowMs, expiresAtMs);
+  async create(idHash: Buffer, adminTokenHash: Buffer, nowMs: number, expiresAtMs: number): Promise<void> {
+    await this.db.run('INSERT INTO admin_sessions (id_hash, admin_token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)', [idHash, adminTokenHash, nowMs, expiresAtMs]);
   }
 
   /** The admin-token hash of an unexpired session, or undefined. */
-  adminTokenHashOf(idHash: Buffer, nowMs: number): Buffer | undefined {
-    return this.q.get.get(idHash, nowMs)?.admin_token_hash;
+  async adminTokenHashOf(idHash: Buffer, nowMs: number): Promise<Buffer | undefined> {
+    const r = await this.db.get<{ admin_token_hash: Buffer }>('SELECT admin_token_hash FROM admin_sessions WHERE id_hash = ? AND expires_at > ?', [idHash, nowMs]);
+    return r?.admin_token_hash;
   }
 
-  remove(idHash: Buffer): void {
-    this.q.remove.run(idHash);
+  async remove(idHash: Buffer): Promise<void> {
+    await this.db.run('DELETE FROM admin_sessions WHERE id_hash = ?', [idHash]);
   }
 
-  removeAll(): number {
-    return this.q.removeAll.run().changes;
+  async removeAll(): Promise<number> {
+    return (await this.db.run('DELETE FROM admin_sessions')).changes;
   }
 
-  purge(nowMs: number): number {
-    return this.q.purge.run(nowMs).changes;
+  async purge(nowMs: number): Promise<number> {
+    return (await this.db.run('DELETE FROM admin_sessions WHERE expires_at <= ?', [nowMs])).changes;
   }
 }

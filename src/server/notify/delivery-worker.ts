@@ -6,12 +6,19 @@
  * is marked only after its send settles, so a server killed mid-delivery sends it again on
  * restart with the same delivery id (at least once; receivers drop repeats by id).
  *
+ * With several server processes on one database, each worker claims the rows it sends
+ * (NotifyStore.claim: a lease of twice the send timeout plus a margin, taken in one
+ * transaction that skips rows another process holds), so a row is sent by one process; a
+ * process killed mid-send leaves a lease that lapses, and another process sends the row.
+ *
  * A hanging receiver holds at most `perChannel` sends of its own channel until the timeout;
  * other channels and ingest go on.
  */
 import { z } from 'zod';
 import type { Logger } from '../../core/logging/logger.js';
-import type { NotifyStore, OutboxRow } from '../database/notify-store.js';
+import { randomBytes } from 'node:crypto';
+import type { OutboxRow } from '../database/notify-store.js';
+import type { Storage } from '../database/storage.js';
 import type { Channel } from './channel-config.js';
 import type { NotifyEvent } from './events.js';
 import type { Notifier } from './notifier.js';
@@ -39,7 +46,7 @@ export function retryDelayMs(attempts: number, p: Pick<DeliveryPolicy, 'baseDela
 }
 
 export interface DeliveryWorkerDeps {
-  store: NotifyStore;
+  storage: Storage;
   notifier: Notifier;
   senderFor: (c: Channel) => Sender;
   log: Logger;
@@ -53,6 +60,8 @@ export class DeliveryWorker {
   private stopped = true;
   private lastSilentScan = 0;
   private readonly settles = new Set<Promise<void>>();
+  /** Names this worker's claims (random per process start). */
+  private readonly owner = `w_${process.pid}_${randomBytes(6).toString('hex')}`;
 
   constructor(private readonly d: DeliveryWorkerDeps) {}
 
@@ -86,42 +95,67 @@ export class DeliveryWorker {
   private pass(): void {
     this.timer = null;
     if (this.stopped) return;
+    const run = this.passAsync();
+    this.settles.add(run);
+    void run.finally(() => this.settles.delete(run));
+  }
+
+  /** How long a claim holds: longer than a send may take, so a live process never loses its row. */
+  private leaseMs(): number {
+    return 2 * this.d.policy.timeoutMs + 2_000;
+  }
+
+  private async passAsync(): Promise<void> {
     const now = this.d.now();
     const p = this.d.policy;
     try {
-      this.d.notifier.refreshIfChangedElsewhere();
+      await this.d.notifier.refreshIfChangedElsewhere();
       if (now - this.lastSilentScan >= p.silentScanMs) {
         this.lastSilentScan = now;
-        const n = this.d.notifier.silentScan(now);
+        const n = await this.d.notifier.silentScan(now);
         if (n) this.d.log.info('devices gone silent', { count: n });
-        this.d.notifier.digestScan(now);
-        this.d.store.purgeDone(now - p.keepDoneMs);
+        await this.d.notifier.digestScan(now);
+        await this.d.storage.notify.purgeDone(now - p.keepDoneMs);
       }
+      if (this.stopped) return;
       const free = p.concurrency - this.inflight.size;
       if (free > 0) {
+        const channels = await this.d.notifier.list();
         const perChannel = new Map<string, number>();
         for (const ch of this.inflight.values()) perChannel.set(ch, (perChannel.get(ch) ?? 0) + 1);
-        // Ask for more than free: rows in flight (still pending) come back and are skipped.
-        for (const row of this.d.store.due(now, free + this.inflight.size + 50)) {
-          if (this.inflight.size >= p.concurrency) break;
-          if (this.inflight.has(row.seq)) continue;
-          const used = perChannel.get(row.channel_id) ?? 0;
-          if (used >= p.perChannel) continue;
-          perChannel.set(row.channel_id, used + 1);
-          this.deliver(row);
-        }
+        // Picked and claimed in one transaction; rows of a channel at its limit stay unclaimed for others.
+        const claimed = await this.d.storage.transaction(async (tx) => {
+          const taken: Array<{ row: OutboxRow; channel: Channel }> = [];
+          for (const row of await tx.notify.claimable(now, free + 50)) {
+            if (this.inflight.size + taken.length >= p.concurrency) break;
+            if (this.inflight.has(row.seq)) continue;
+            const channel = channels.find((c) => c.id === row.channel_id);
+            if (!channel) continue; // removed meanwhile (its rows go with it)
+            const used = perChannel.get(row.channel_id) ?? 0;
+            if (used >= p.perChannel) continue;
+            if (!(await tx.notify.claim(row.seq, this.owner, now, now + this.leaseMs()))) continue;
+            perChannel.set(row.channel_id, used + 1);
+            taken.push({ row, channel });
+          }
+          return taken;
+        });
+        for (const { row, channel } of claimed) this.deliver(row, channel);
       }
     } catch (err) {
-      this.d.log.error('notification pass failed', { error: err });
+      if (!this.stopped) this.d.log.error('notification pass failed', { error: err });
     }
-    const next = this.d.store.nextDueAt();
+    if (this.stopped) return;
+    let next: number | null = null;
+    try {
+      next = await this.d.storage.notify.nextDueAt();
+    } catch (err) {
+      if (!this.stopped) this.d.log.error('notification pass failed', { error: err });
+    }
     const wait = next === null ? p.pollMs : Math.max(0, Math.min(p.pollMs, next - this.d.now()));
     this.schedule(wait);
   }
 
-  private deliver(row: OutboxRow): void {
-    const channel = this.d.notifier.list().find((c) => c.id === row.channel_id);
-    if (!channel) return; // removed meanwhile (its rows went with it)
+  private deliver(row: OutboxRow, channel: Channel): void {
     this.inflight.set(row.seq, row.channel_id);
     const p = this.d.policy;
     const run = (async () => {
@@ -133,19 +167,20 @@ export class DeliveryWorker {
         error = err instanceof Error ? err.message.slice(0, 300) : String(err).slice(0, 300);
       }
       const now = this.d.now();
+      const store = this.d.storage.notify;
       try {
         if (error === null) {
-          this.d.store.markDelivered(row.seq, now);
+          await store.markDelivered(row.seq, now);
           this.d.log.debug('notification delivered', { channel: channel.name, deliveryId: row.delivery_id, event: row.event_type });
         } else if (row.attempts + 1 >= p.maxAttempts) {
-          this.d.store.markFailed(row.seq, now, error);
+          await store.markFailed(row.seq, now, error);
           this.d.log.error('notification failed for good', { channel: channel.name, deliveryId: row.delivery_id, event: row.event_type, attempts: row.attempts + 1, error });
         } else {
-          this.d.store.markRetry(row.seq, now, now + retryDelayMs(row.attempts + 1, p), error);
+          await store.markRetry(row.seq, now, now + retryDelayMs(row.attempts + 1, p), error);
           this.d.log.warn('notification will be retried', { channel: channel.name, deliveryId: row.delivery_id, attempts: row.attempts + 1, error });
         }
       } catch (err) {
-        // The database closed under us (shutdown): the row stays pending and is sent again.
+        // The database closed under us (shutdown): the row stays pending and is sent again once its claim lapses.
         this.d.log.error('notification state not saved', { deliveryId: row.delivery_id, error: err });
       }
     })();

@@ -1,8 +1,6 @@
 /** Wires the notification parts together for the server: store, notifier, worker. */
 import type { Logger } from '../../core/logging/logger.js';
-import type { Db } from '../database/open-database.js';
-import type { TenantStore } from '../database/tenant-store.js';
-import { NotifyStore } from '../database/notify-store.js';
+import type { Storage } from '../database/storage.js';
 import { Notifier } from './notifier.js';
 import { DeliveryPolicySchema, DeliveryWorker, type DeliveryPolicy } from './delivery-worker.js';
 import { senderFor } from './senders/sender-for-channel.js';
@@ -15,14 +13,14 @@ export interface NotifyOptions {
   policy?: Partial<DeliveryPolicy>;
 }
 
-export function createNotifications(db: Db, tenants: TenantStore, log: Logger, now: () => number, o: NotifyOptions = {}) {
-  const store = new NotifyStore(db);
+export function createNotifications(storage: Storage, log: Logger, now: () => number, o: NotifyOptions = {}) {
+  const store = storage.notify;
   const pub = o.publicUrl ?? 'http://127.0.0.1:8740';
-  const notifier = new Notifier(store, tenants, {
+  const notifier = new Notifier(storage, {
     publicUrl: typeof pub === 'function' ? pub : () => pub,
     ...(o.burstWindowMs !== undefined ? { burstWindowMs: o.burstWindowMs } : {}),
     ...(o.silentAfterIntervals !== undefined ? { silentAfterIntervals: o.silentAfterIntervals } : {}),
   });
-  const worker = new DeliveryWorker({ store, notifier, senderFor: (c) => senderFor(c.config), log, now, policy: DeliveryPolicySchema.parse(o.policy ?? {}) });
+  const worker = new DeliveryWorker({ storage, notifier, senderFor: (c) => senderFor(c.config), log, now, policy: DeliveryPolicySchema.parse(o.policy ?? {}) });
   return { store, notifier, worker };
 }

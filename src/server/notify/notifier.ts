@@ -4,15 +4,15 @@
  * server with no channel configured pays nothing per request.
  *
  * Hooks for ingest: `onAlerts`, `watchHeartbeat` (before the heartbeat is written) and
- * `seen` (any accepted request ends a silence). `silentScan` runs from the delivery worker's
+ * `seen` (any accepted request ends a silence); they take the stores of the caller's open
+ * transaction. `silentScan` runs from the delivery worker's
  * timer. `packEvent`: `pack.failing` when a heartbeat newly reports a backend pack it could
  * not load (its `packProblems`), `pack.withdrawn` from withdrawPack (pack-publishing.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Alert, Heartbeat } from '../../shared/protocol.js';
 import type { Status } from '../../shared/scan.js';
-import type { NotifyStore } from '../database/notify-store.js';
-import type { TenantStore } from '../database/tenant-store.js';
+import type { Storage, Stores } from '../database/storage.js';
 import { newId } from '../secret-tokens.js';
 import {
   ChannelConfigSchema,
@@ -64,8 +64,7 @@ export class Notifier {
   readonly silentAfterIntervals: number;
 
   constructor(
-    private readonly store: NotifyStore,
-    private readonly tenants: TenantStore,
+    private readonly storage: Storage,
     private readonly opts: NotifierOptions,
   ) {
     this.burstWindowMs = opts.burstWindowMs ?? DEFAULT_BURST_WINDOW_MS;
@@ -74,8 +73,11 @@ export class Notifier {
 
   // ---- channels ---------------------------------------------------------------------
 
-  list(): Channel[] {
-    if (!this.channels) this.channels = this.store.listChannels().flatMap((r) => {
+  /** The channels (cached); inside a transaction pass its stores, so a reload reads through it. */
+  async list(tx?: Stores): Promise<Channel[]> {
+    if (this.channels) return this.channels;
+    const rows = await (tx ?? this.storage).notify.listChannels();
+    this.channels = rows.flatMap((r) => {
       const config = ChannelConfigSchema.safeParse(JSON.parse(r.config_json));
       if (!config.success) return [];
       return [{
@@ -92,23 +94,27 @@ export class Notifier {
     return this.channels;
   }
 
-  private seenVersion = -1;
+  private seenVersion: number | undefined = -1;
 
-  /** Reloads channels when another process (`vigil server notify add|remove`) changed the database. */
-  refreshIfChangedElsewhere(): void {
-    const v = this.store.dataVersion();
-    if (v !== this.seenVersion) {
+  /**
+   * Reloads channels when another process (`vigil server notify add|remove`, another server
+   * process) may have changed them: on SQLite when data_version moved; on PostgreSQL, which
+   * has no such counter, at every call (the worker calls it once a poll).
+   */
+  async refreshIfChangedElsewhere(): Promise<void> {
+    const v = await this.storage.database.dataVersion();
+    if (v === undefined || v !== this.seenVersion) {
       this.seenVersion = v;
       this.channels = null;
     }
   }
 
-  get(idOrName: string): Channel | undefined {
-    return this.list().find((c) => c.id === idOrName || c.name.toLowerCase() === idOrName.toLowerCase());
+  async get(idOrName: string): Promise<Channel | undefined> {
+    return (await this.list()).find((c) => c.id === idOrName || c.name.toLowerCase() === idOrName.toLowerCase());
   }
 
   /** Adds a channel; a webhook without a secret gets a new one. Returns the channel (secret included: show it once). */
-  add(input: unknown, nowMs: number): Channel {
+  async add(input: unknown, nowMs: number): Promise<Channel> {
     const parsed = ChannelInputSchema.safeParse(input);
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
@@ -118,96 +124,103 @@ export class Notifier {
     if (c.config.type === 'webhook' && !c.config.secret) c.config = { ...c.config, secret: newWebhookSecret() };
     let tenantId: string | null = null;
     if (c.tenant !== undefined) {
-      const t = this.tenants.tenantByName(c.tenant);
+      const t = await this.storage.tenants.tenantByName(c.tenant);
       if (!t) throw new ChannelError(`no tenant named "${c.tenant}"`);
       tenantId = t.id;
     }
-    if (this.store.channel(c.name)) throw new ChannelError(`a channel named "${c.name}" exists already`);
+    if (await this.storage.notify.channel(c.name)) throw new ChannelError(`a channel named "${c.name}" exists already`);
     const id = newId('chn_', 9);
-    this.store.insertChannel({ id, name: c.name, tenant_id: tenantId, type: c.config.type, min_severity: c.minSeverity, events: JSON.stringify(c.events), config_json: JSON.stringify(c.config), created_at: nowMs });
+    await this.storage.notify.insertChannel({ id, name: c.name, tenant_id: tenantId, type: c.config.type, min_severity: c.minSeverity, events: JSON.stringify(c.events), config_json: JSON.stringify(c.config), created_at: nowMs });
     this.channels = null;
-    return this.get(id)!;
+    return (await this.get(id))!;
   }
 
-  remove(idOrName: string): boolean {
-    const c = this.get(idOrName);
+  async remove(idOrName: string): Promise<boolean> {
+    const c = await this.get(idOrName);
     if (!c) return false;
-    this.store.deleteChannel(c.id);
+    await this.storage.notify.deleteChannel(c.id);
     this.channels = null;
     return true;
   }
 
   /** Queues a test event for one channel; the worker delivers it like any other. */
-  queueTest(idOrName: string, nowMs: number): string | undefined {
-    const c = this.get(idOrName);
+  async queueTest(idOrName: string, nowMs: number): Promise<string | undefined> {
+    const c = await this.get(idOrName);
     if (!c) return undefined;
     const id = newId('msg_');
     const ev = testEvent(c.name, nowMs);
-    this.store.enqueue(id, c.id, `test:${id}`, ev.type, JSON.stringify(ev), nowMs, nowMs);
+    await this.storage.notify.enqueue(id, c.id, `test:${id}`, ev.type, JSON.stringify(ev), nowMs, nowMs);
     return id;
   }
 
-  // ---- ingest hooks (called inside ingest transactions) -------------------------------
+  // ---- ingest hooks (called inside ingest transactions, with its stores) ------------------
 
   /** Alerts just stored (not duplicates) from one device. */
-  onAlerts(deviceId: string, stored: readonly Alert[], nowMs: number): void {
-    if (stored.length === 0 || this.list().length === 0) return;
-    const d = this.store.deviceForEvents(deviceId);
+  async onAlerts(tx: Stores, deviceId: string, stored: readonly Alert[], nowMs: number): Promise<void> {
+    if (stored.length === 0 || (await this.list(tx)).length === 0) return;
+    const d = await tx.notify.deviceForEvents(deviceId);
     if (!d) return;
     const ev = alertEvent({ id: d.tenant_id, name: d.tenant_name }, this.deviceRef(deviceId, d.hostname), stored, nowMs);
-    if (ev) this.enqueue(ev, nowMs);
+    if (ev) await this.enqueue(tx, ev, nowMs);
   }
 
   /**
    * Call before a heartbeat is written; call the returned function with the write's outcome.
    * Undefined (nothing to do) when no channel is configured.
    */
-  watchHeartbeat(deviceId: string): ((hb: Heartbeat, outcome: 'current' | 'older', nowMs: number) => void) | undefined {
-    if (this.list().length === 0) return undefined;
-    const before = this.store.deviceForEvents(deviceId);
+  async watchHeartbeat(tx: Stores, deviceId: string): Promise<((hb: Heartbeat, outcome: 'current' | 'older', nowMs: number) => Promise<void>) | undefined> {
+    if ((await this.list(tx)).length === 0) return undefined;
+    const before = await tx.notify.deviceForEvents(deviceId);
     if (!before) return undefined;
-    return (hb, outcome, nowMs) => {
-      this.store.clearSilent(deviceId);
+    return async (hb, outcome, nowMs) => {
+      await tx.notify.clearSilent(deviceId);
       if (outcome !== 'current') return;
       const tenant = { id: before.tenant_id, name: before.tenant_name };
       const ev = verdictEvent(tenant, this.deviceRef(deviceId, hb.host.hostname), before.status as Status, hb.status, hb.verdict?.summary ?? null, nowMs);
-      if (ev) this.enqueue(ev, nowMs);
+      if (ev) await this.enqueue(tx, ev, nowMs);
       // A backend pack this device newly fails to load: one event per state change, not one
       // per heartbeat (the device reports the problem until the listing changes).
       for (const p of newPackProblems(before.heartbeat_json, hb)) {
-        this.packEvent('pack.failing', tenant, { id: p.id, version: p.version }, [{ id: deviceId, hostname: hb.host.hostname }], p.problem, nowMs);
+        await this.packEvent(tx, 'pack.failing', tenant, { id: p.id, version: p.version }, [{ id: deviceId, hostname: hb.host.hostname }], p.problem, nowMs);
       }
     };
   }
 
   /** Any accepted request from the device ends its silence (a later silence notifies again). */
-  seen(deviceId: string): void {
-    if (this.list().length === 0) return;
-    this.store.clearSilent(deviceId);
+  async seen(tx: Stores, deviceId: string): Promise<void> {
+    if ((await this.list(tx)).length === 0) return;
+    await tx.notify.clearSilent(deviceId);
   }
 
   /**
    * Hook for pack distribution: a pack withdrawn, or failing to load on these devices. One
    * call per state change (the caller decides what changed), in the caller's transaction.
    */
-  packEvent(type: 'pack.withdrawn' | 'pack.failing', tenant: TenantRefLite, pack: { id: string; version: number | null }, devices: Array<{ id: string; hostname: string }>, reason: string, nowMs: number): void {
-    if (this.list().length === 0) return;
-    this.enqueue(
+  async packEvent(tx: Stores, type: 'pack.withdrawn' | 'pack.failing', tenant: TenantRefLite, pack: { id: string; version: number | null }, devices: Array<{ id: string; hostname: string }>, reason: string, nowMs: number): Promise<void> {
+    if ((await this.list(tx)).length === 0) return;
+    await this.enqueue(
+      tx,
       { type, timestamp: new Date(nowMs).toISOString(), data: { type, tenant, severity: 'attention', pack, devices: devices.map((d) => this.deviceRef(d.id, d.hostname)), reason } },
       nowMs,
     );
   }
 
-  /** Devices silent for more than N intervals after having been seen: one event each, once. Returns how many. */
-  silentScan(nowMs: number, limit = 500): number {
-    if (this.list().length === 0) return 0;
-    return this.store.transaction(() => {
-      const rows = this.store.silentCandidates(nowMs, this.silentAfterIntervals, limit);
+  /**
+   * Devices silent for more than N intervals after having been seen: one event each, once
+   * (also with several server processes: only the one whose mark changed the row queues it).
+   * Returns how many.
+   */
+  async silentScan(nowMs: number, limit = 500): Promise<number> {
+    if ((await this.list()).length === 0) return 0;
+    return this.storage.transaction(async (tx) => {
+      const rows = await tx.notify.silentCandidates(nowMs, this.silentAfterIntervals, limit);
+      let n = 0;
       for (const r of rows) {
-        this.store.markSilent(r.id, nowMs);
-        this.enqueue(silentEvent({ id: r.tenant_id, name: r.tenant_name }, this.deviceRef(r.id, r.hostname), r.last_seen_at, r.heartbeat_interval_sec, nowMs), nowMs);
+        if (!(await tx.notify.markSilent(r.id, nowMs))) continue;
+        await this.enqueue(tx, silentEvent({ id: r.tenant_id, name: r.tenant_name }, this.deviceRef(r.id, r.hostname), r.last_seen_at, r.heartbeat_interval_sec, nowMs), nowMs);
+        n++;
       }
-      return rows.length;
+      return n;
     });
   }
 
@@ -215,20 +228,21 @@ export class Notifier {
    * Daily digests: for each channel that asked for them, one per tenant in its scope per UTC
    * day, from the digest hour on (the last 24 hours of alerts, devices by status, silent ones).
    */
-  digestScan(nowMs: number): number {
-    const channels = this.list().filter((c) => c.events.includes('digest'));
+  async digestScan(nowMs: number): Promise<number> {
+    const channels = (await this.list()).filter((c) => c.events.includes('digest'));
     if (channels.length === 0) return 0;
-    const tenants = this.tenants.listTenants();
-    return this.store.transaction(() => {
+    const tenants = await this.storage.tenants.listTenants();
+    return this.storage.transaction(async (tx) => {
       let n = 0;
       for (const c of channels) {
         for (const t of tenants) {
           if (c.tenantId !== null && c.tenantId !== t.id) continue;
-          const day = digestDue(this.store.digestDay(c.id, t.id), nowMs);
+          const day = digestDue(await tx.notify.digestDay(c.id, t.id), nowMs);
           if (!day) continue;
-          const ev = digestEvent({ id: t.id, name: t.name }, day, this.store.tenantSummary(t.id, nowMs - 86_400_000), nowMs);
-          this.store.enqueue(newId('msg_'), c.id, orderKey(ev), ev.type, JSON.stringify(ev), nowMs, nowMs);
-          this.store.markDigest(c.id, t.id, day);
+          // Marked first: a second process that reaches the same digest changes nothing and sends nothing.
+          if (!(await tx.notify.markDigest(c.id, t.id, day))) continue;
+          const ev = digestEvent({ id: t.id, name: t.name }, day, await tx.notify.tenantSummary(t.id, nowMs - 86_400_000), nowMs);
+          await tx.notify.enqueue(newId('msg_'), c.id, orderKey(ev), ev.type, JSON.stringify(ev), nowMs, nowMs);
           n++;
         }
       }
@@ -241,19 +255,19 @@ export class Notifier {
   }
 
   /** One queue row per channel that wants the event; an alert joins the open burst of its device. */
-  private enqueue(ev: NotifyEvent, nowMs: number): void {
+  private async enqueue(tx: Stores, ev: NotifyEvent, nowMs: number): Promise<void> {
     const key = orderKey(ev);
-    for (const c of this.list()) {
+    for (const c of await this.list(tx)) {
       if (!channelWants(c, ev)) continue;
       if (ev.type === 'alert') {
-        const open = this.store.openAlertRow(c.id, key, nowMs - this.burstWindowMs);
+        const open = await tx.notify.openAlertRow(c.id, key, nowMs - this.burstWindowMs);
         if (open) {
           const merged = mergeAlertEvent(JSON.parse(open.event_json) as NotifyEvent, ev);
-          if (merged && this.store.updateUntried(open.seq, JSON.stringify(merged))) continue;
+          if (merged && (await tx.notify.updateUntried(open.seq, JSON.stringify(merged)))) continue;
         }
       }
       const due = ev.type === 'alert' ? nowMs + this.burstWindowMs : nowMs;
-      this.store.enqueue(newId('msg_'), c.id, key, ev.type, JSON.stringify(ev), nowMs, due);
+      await tx.notify.enqueue(newId('msg_'), c.id, key, ev.type, JSON.stringify(ev), nowMs, due);
     }
   }
 }

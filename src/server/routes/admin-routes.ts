@@ -22,9 +22,9 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
   app.get(API_PATHS.tenants, async (req) => {
     requireAdmin(req);
     const counts = new Map<string, number>();
-    for (const d of ctx.devices.list({ limit: 1_000_000 })) counts.set(d.tenant_id, (counts.get(d.tenant_id) ?? 0) + 1);
+    for (const d of await ctx.devices.list({ limit: 1_000_000 })) counts.set(d.tenant_id, (counts.get(d.tenant_id) ?? 0) + 1);
     return {
-      tenants: ctx.tenants.listTenants().map((t) => ({ id: t.id, name: t.name, createdAt: new Date(t.created_at).toISOString(), devices: counts.get(t.id) ?? 0 })),
+      tenants: (await ctx.tenants.listTenants()).map((t) => ({ id: t.id, name: t.name, createdAt: new Date(t.created_at).toISOString(), devices: counts.get(t.id) ?? 0 })),
     };
   });
 
@@ -32,13 +32,13 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
     requireAdmin(req);
     const q = validate(AdminDeviceListQuerySchema, req.query);
     const now = ctx.now();
-    return { devices: ctx.devices.list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), limit: q.limit }).map((r) => deviceView(r, now)) };
+    return { devices: (await ctx.devices.list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), limit: q.limit })).map((r) => deviceView(r, now)) };
   });
 
   app.get(`${API_PATHS.devices}/:id`, async (req): Promise<DeviceDetail> => {
     requireAdmin(req);
     const { id } = validate(DeviceParamsSchema, req.params);
-    const row = ctx.devices.get(id);
+    const row = await ctx.devices.get(id);
     if (!row) throw new ApiError(404, 'not_found', 'no such device');
     return deviceDetail(row, ctx.now());
   });
@@ -46,11 +46,11 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
   app.post(`${API_PATHS.devices}/:id/revoke`, async (req) => {
     requireAdmin(req);
     const { id } = validate(DeviceParamsSchema, req.params);
-    const row = ctx.devices.get(id);
+    const row = await ctx.devices.get(id);
     if (!row) throw new ApiError(404, 'not_found', 'no such device');
-    ctx.devices.revoke(id, ctx.now());
+    await ctx.devices.revoke(id, ctx.now());
     ctx.log.warn('device revoked', { deviceId: id, tenant: row.tenant_name });
-    return deviceView(ctx.devices.get(id)!, ctx.now());
+    return deviceView((await ctx.devices.get(id))!, ctx.now());
   });
 
   // Resolving a record flagged as a possible duplicate (docs/PROTOCOL.md, "Re-enrolment").
@@ -58,12 +58,12 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
     requireAdmin(req);
     const { id } = validate(DeviceParamsSchema, req.params);
     const now = ctx.now();
-    const out = action === 'replace' ? ctx.devices.replaceHolder(id, now) : ctx.devices.keepSeparate(id);
+    const out = await ctx.storage.transaction((tx) => (action === 'replace' ? tx.devices.replaceHolder(id, now) : tx.devices.keepSeparate(id)));
     if (!out.ok && out.reason === 'not-found') throw new ApiError(404, 'not_found', 'no such device');
     if (!out.ok && out.reason === 'not-flagged') throw new ApiError(409, 'conflict', 'this device is not flagged as a possible duplicate');
     if (!out.ok) throw new ApiError(409, 'conflict', 'the device this one may duplicate no longer holds the stable id; use keep');
     ctx.log.warn(action === 'replace' ? 'duplicate resolved: replaces the device it duplicated (now revoked)' : 'duplicate resolved: kept as a separate device', { deviceId: id });
-    return deviceDetail(ctx.devices.get(id)!, now);
+    return deviceDetail((await ctx.devices.get(id))!, now);
   };
   app.post(`${API_PATHS.devices}/:id/replace`, resolve('replace'));
   app.post(`${API_PATHS.devices}/:id/keep`, resolve('keep'));
@@ -72,9 +72,9 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
     requireAdmin(req);
     const q = validate(AdminListQuerySchema, req.query);
     return {
-      alerts: ctx.alerts
-        .list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}), limit: q.limit, offset: q.offset })
-        .map(alertView),
+      alerts: (
+        await ctx.alerts.list({ ...(q.tenant !== undefined ? { tenant: q.tenant } : {}), ...(q.deviceId !== undefined ? { deviceId: q.deviceId } : {}), limit: q.limit, offset: q.offset })
+      ).map(alertView),
     };
   });
 }

@@ -22,7 +22,7 @@ export function registerAlertTriageRoutes(app: FastifyInstance, ctx: ServerConte
   app.get('/v1/alert-triage', async (req) => {
     requireAdmin(req);
     const q = validate(AlertTriageQuerySchema, req.query);
-    return { alerts: triagedAlerts({ alerts: ctx.alerts, triage: ctx.triage }, q).map((t) => ({ ...t.alert, triage: t.triage })) };
+    return { alerts: (await triagedAlerts({ alerts: ctx.alerts, triage: ctx.triage }, q)).map((t) => ({ ...t.alert, triage: t.triage })) };
   });
 
   app.post('/v1/alerts/:deviceId/:alertId/:action', async (req) => {
@@ -30,7 +30,7 @@ export function registerAlertTriageRoutes(app: FastifyInstance, ctx: ServerConte
     const p = validate(Params, req.params);
     const body = Buffer.isBuffer(req.body) && req.body.length ? validate(AlertTriageRequestSchema, parseJson(req.body)) : {};
     const state = p.action === 'acknowledge' ? 'acknowledged' : 'resolved';
-    if (!ctx.triage.set(p.deviceId, p.alertId, state, body.by ?? 'admin API', body.note ?? '', ctx.now())) throw new ApiError(404, 'not_found', 'no such alert');
+    if (!(await ctx.triage.set(p.deviceId, p.alertId, state, body.by ?? 'admin API', body.note ?? '', ctx.now()))) throw new ApiError(404, 'not_found', 'no such alert');
     return { deviceId: p.deviceId, alertId: p.alertId, triage: { state, by: body.by ?? 'admin API', note: body.note ?? '', at: new Date(ctx.now()).toISOString() } };
   });
 }

@@ -40,24 +40,26 @@ export function html(reply: FastifyReply, status: number, body: string): Fastify
 
 export function registerFleetPageRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/', async (req, reply) => {
-    if (!ctx.adminAuth.checkSession(req.headers.cookie)) return reply.redirect('/login', 303);
+    if (!(await ctx.adminAuth.checkSession(req.headers.cookie))) return reply.redirect('/login', 303);
     const now = ctx.now();
-    const devices = ctx.devices.list({ limit: 100_000 }).map((r) => deviceView(r, now));
+    const devices = (await ctx.devices.list({ limit: 100_000 })).map((r) => deviceView(r, now));
     // Worst first within each customer: what needs the partner's attention is at the top.
     const rank = { compromised: 0, unknown: 1, attention: 2, ok: 3 } as const;
     devices.sort((a, b) => rank[a.status] - rank[b.status] || a.hostname.localeCompare(b.hostname));
-    const tenants = ctx.tenants.listTenants().map((t) => ({ name: t.name, devices: devices.filter((d) => d.tenant.id === t.id) }));
+    const tenantRows = await ctx.tenants.listTenants();
+    const tenants = tenantRows.map((t) => ({ name: t.name, devices: devices.filter((d) => d.tenant.id === t.id) }));
     // Recent alerts per tenant, ALERTS_PER_PAGE each; ?alertsTenant=<id>&alertsPage=<n> pages one tenant.
     const q = FleetPageQuerySchema.safeParse(req.query);
     const paged = q.success ? q.data : {};
-    const alertsByTenant = ctx.tenants.listTenants().map((t) => {
+    const alertsByTenant = [];
+    for (const t of tenantRows) {
       const page = paged.alertsTenant === t.id ? (paged.alertsPage ?? 0) : 0;
-      const rows = ctx.alerts.list({ tenantId: t.id, limit: ALERTS_PER_PAGE + 1, offset: page * ALERTS_PER_PAGE });
-      return { tenantId: t.id, name: t.name, alerts: rows.slice(0, ALERTS_PER_PAGE).flatMap(alertIfReadable), page, hasOlder: rows.length > ALERTS_PER_PAGE };
-    });
+      const rows = await ctx.alerts.list({ tenantId: t.id, limit: ALERTS_PER_PAGE + 1, offset: page * ALERTS_PER_PAGE });
+      alertsByTenant.push({ tenantId: t.id, name: t.name, alerts: rows.slice(0, ALERTS_PER_PAGE).flatMap(alertIfReadable), page, hasOlder: rows.length > ALERTS_PER_PAGE });
+    }
     // issue 14: the notification channels section.
     const tested = (req.query as Record<string, unknown> | undefined)?.tested === '1';
-    const notificationsHtml = renderNotifySection(channelViews(ctx.notify.notifier.list(), ctx.notify.store.stats()), now, tested);
+    const notificationsHtml = renderNotifySection(channelViews(await ctx.notify.notifier.list(), await ctx.notify.store.stats()), now, tested);
     return html(reply, 200, renderFleetPage({ tenants, alertsByTenant, nowMs: now, notificationsHtml }));
   });
 
@@ -72,13 +74,13 @@ export function registerFleetPageRoutes(app: FastifyInstance, ctx: ServerContext
       ctx.log.warn('fleet page sign-in refused', { ip: req.ip });
       return html(reply, 401, renderLoginPage('That is not the admin token.'));
     }
-    const s = ctx.adminAuth.newSession();
+    const s = await ctx.adminAuth.newSession();
     return reply.header('set-cookie', sessionCookie(s.value, s.maxAgeSec, secure(req))).redirect('/', 303);
   });
 
   app.post('/logout', async (req, reply) => {
     if (!sameOrigin(req)) throw new ApiError(403, 'unauthorized', 'cross-origin form post refused');
-    ctx.adminAuth.endSession(req.headers.cookie);
+    await ctx.adminAuth.endSession(req.headers.cookie);
     return reply.header('set-cookie', clearedSessionCookie(secure(req))).redirect('/login', 303);
   });
 

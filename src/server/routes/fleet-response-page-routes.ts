@@ -29,17 +29,17 @@ export function registerFleetResponsePageRoutes(app: FastifyInstance, ctx: Serve
   };
 
   app.get('/incidents', async (req, reply) => {
-    if (!signedIn(req)) return reply.redirect('/login', 303);
+    if (!(await signedIn(req))) return reply.redirect('/login', 303);
     const q = validate(z.object({ notice: z.string().max(300).optional() }), req.query);
     const now = ctx.now();
     return html(
       reply,
       200,
       renderIncidentsPage({
-        coverage: packCoverage({ packs: ctx.packs, devices: ctx.devices }, now),
-        tenants: ctx.tenants.listTenants().map((t) => t.name),
-        scanRequests: scanRequestViews(stores, 10),
-        overrides: ctx.control.activeOverrides(now).map((o) => ({ tenant: o.tenant_name, intervalSec: o.interval_sec, until: new Date(o.until_at).toISOString(), setBy: o.set_by })),
+        coverage: await packCoverage({ packs: ctx.packs, devices: ctx.devices }, now),
+        tenants: (await ctx.tenants.listTenants()).map((t) => t.name),
+        scanRequests: await scanRequestViews(stores, 10),
+        overrides: (await ctx.control.activeOverrides(now)).map((o) => ({ tenant: o.tenant_name, intervalSec: o.interval_sec, until: new Date(o.until_at).toISOString(), setBy: o.set_by })),
         ...(q.notice ? { notice: q.notice } : {}),
         nowMs: now,
       }),
@@ -47,10 +47,10 @@ export function registerFleetResponsePageRoutes(app: FastifyInstance, ctx: Serve
   });
 
   app.post('/incidents/scan', async (req, reply) => {
-    if (!signedIn(req)) return reply.redirect('/login', 303);
+    if (!(await signedIn(req))) return reply.redirect('/login', 303);
     const f = formOf(req);
     try {
-      const v = requestScan(stores, !f.scope || f.scope === '*' ? { all: true } : { tenant: f.scope }, by(f), ctx.now());
+      const v = await requestScan(stores, !f.scope || f.scope === '*' ? { all: true } : { tenant: f.scope }, by(f), ctx.now());
       return reply.redirect(`/incidents?notice=${encodeURIComponent(`Scan requested of ${v.targeted} device(s).`)}`, 303);
     } catch (err) {
       if (err instanceof FleetRequestError) return reply.redirect(`/incidents?notice=${encodeURIComponent(err.message)}`, 303);
@@ -59,13 +59,13 @@ export function registerFleetResponsePageRoutes(app: FastifyInstance, ctx: Serve
   });
 
   app.post('/incidents/heartbeat', async (req, reply) => {
-    if (!signedIn(req)) return reply.redirect('/login', 303);
+    if (!(await signedIn(req))) return reply.redirect('/login', 303);
     const f = formOf(req);
     const interval = Number(f.interval);
     const forSec = Number(f.for);
     if (![15, 30].includes(interval) || ![3600, 7200, 28800].includes(forSec) || !f.tenant) throw new ApiError(400, 'invalid_request', 'choose a customer, an interval and a duration');
     try {
-      const v = lowerHeartbeat(stores, { tenant: f.tenant, intervalSec: interval, forSec, by: by(f) }, ctx.now());
+      const v = await lowerHeartbeat(stores, { tenant: f.tenant, intervalSec: interval, forSec, by: by(f) }, ctx.now());
       return reply.redirect(`/incidents?notice=${encodeURIComponent(`${v.tenant} heartbeats every ${v.intervalSec} s until ${v.until}.`)}`, 303);
     } catch (err) {
       if (err instanceof FleetRequestError) return reply.redirect(`/incidents?notice=${encodeURIComponent(err.message)}`, 303);
@@ -74,22 +74,22 @@ export function registerFleetResponsePageRoutes(app: FastifyInstance, ctx: Serve
   });
 
   app.get('/devices/:id', async (req, reply) => {
-    if (!signedIn(req)) return reply.redirect('/login', 303);
+    if (!(await signedIn(req))) return reply.redirect('/login', 303);
     const { id } = validate(z.object({ id: DeviceIdSchema }), req.params);
     const q = validate(z.object({ notice: z.string().max(300).optional() }), req.query);
-    const row = ctx.devices.get(id);
+    const row = await ctx.devices.get(id);
     if (!row) throw new ApiError(404, 'not_found', 'no such device');
     const now = ctx.now();
-    const alerts = triagedAlerts({ alerts: ctx.alerts, triage: ctx.triage }, { state: 'all', deviceId: id, limit: 20 });
+    const alerts = await triagedAlerts({ alerts: ctx.alerts, triage: ctx.triage }, { state: 'all', deviceId: id, limit: 20 });
     return html(reply, 200, renderDevicePage({ device: deviceDetail(row, now), alerts, nowMs: now, ...(q.notice ? { notice: q.notice } : {}) }));
   });
 
   app.post('/devices/:id/scan', async (req, reply) => {
-    if (!signedIn(req)) return reply.redirect('/login', 303);
+    if (!(await signedIn(req))) return reply.redirect('/login', 303);
     const { id } = validate(z.object({ id: DeviceIdSchema }), req.params);
     const f = formOf(req);
     try {
-      requestScan(stores, { deviceId: id }, by(f), ctx.now());
+      await requestScan(stores, { deviceId: id }, by(f), ctx.now());
     } catch (err) {
       if (err instanceof FleetRequestError) throw new ApiError(404, 'not_found', err.message);
       throw err;
@@ -98,17 +98,17 @@ export function registerFleetResponsePageRoutes(app: FastifyInstance, ctx: Serve
   });
 
   app.get('/alerts', async (req, reply) => {
-    if (!signedIn(req)) return reply.redirect('/login', 303);
+    if (!(await signedIn(req))) return reply.redirect('/login', 303);
     const q = validate(z.object({ state: z.enum(['open', 'acknowledged', 'resolved', 'unresolved', 'all']).default('unresolved') }).strict(), req.query);
     const now = ctx.now();
-    return html(reply, 200, renderAlertsPage({ alerts: triagedAlerts({ alerts: ctx.alerts, triage: ctx.triage }, { state: q.state as TriageFilter, limit: 200 }), filter: q.state as TriageFilter, nowMs: now }));
+    return html(reply, 200, renderAlertsPage({ alerts: await triagedAlerts({ alerts: ctx.alerts, triage: ctx.triage }, { state: q.state as TriageFilter, limit: 200 }), filter: q.state as TriageFilter, nowMs: now }));
   });
 
   app.post('/alerts/triage', async (req, reply) => {
-    if (!signedIn(req)) return reply.redirect('/login', 303);
+    if (!(await signedIn(req))) return reply.redirect('/login', 303);
     const f = formOf(req);
     const p = validate(z.object({ deviceId: DeviceIdSchema, alertId: AlertIdSchema, action: z.enum(['acknowledge', 'resolve']) }), f);
-    if (!ctx.triage.set(p.deviceId, p.alertId, p.action === 'acknowledge' ? 'acknowledged' : 'resolved', by(f), (f.note ?? '').slice(0, 2000), ctx.now())) {
+    if (!(await ctx.triage.set(p.deviceId, p.alertId, p.action === 'acknowledge' ? 'acknowledged' : 'resolved', by(f), (f.note ?? '').slice(0, 2000), ctx.now()))) {
       throw new ApiError(404, 'not_found', 'no such alert');
     }
     // Back to the page the form was on; only local paths.

@@ -26,7 +26,7 @@ export function registerFleetRoutes(app: FastifyInstance, ctx: ServerContext): v
 
   app.get(API_PATHS.scanRequests, async (req) => {
     requireAdmin(req);
-    return { scanRequests: scanRequestViews(stores) };
+    return { scanRequests: await scanRequestViews(stores) };
   });
 
   app.post(API_PATHS.scanRequests, async (req, reply) => {
@@ -34,7 +34,7 @@ export function registerFleetRoutes(app: FastifyInstance, ctx: ServerContext): v
     const r = validate(ScanRequestCreateSchema, body(req));
     const target: ScanTarget = r.deviceId !== undefined ? { deviceId: r.deviceId } : r.tenant !== undefined ? { tenant: r.tenant } : { all: true };
     try {
-      const view = requestScan(stores, target, r.by ?? 'admin API', ctx.now());
+      const view = await requestScan(stores, target, r.by ?? 'admin API', ctx.now());
       ctx.log.info('scan requested', { requestId: view.requestId, scope: view.scope, targeted: view.targeted });
       return reply.code(201).send(view);
     } catch (err) {
@@ -45,7 +45,7 @@ export function registerFleetRoutes(app: FastifyInstance, ctx: ServerContext): v
   app.get(API_PATHS.heartbeatOverrides, async (req) => {
     requireAdmin(req);
     return {
-      overrides: ctx.control.activeOverrides(ctx.now()).map((o) => ({ tenant: o.tenant_name, intervalSec: o.interval_sec, until: new Date(o.until_at).toISOString(), setBy: o.set_by })),
+      overrides: (await ctx.control.activeOverrides(ctx.now())).map((o) => ({ tenant: o.tenant_name, intervalSec: o.interval_sec, until: new Date(o.until_at).toISOString(), setBy: o.set_by })),
     };
   });
 
@@ -53,7 +53,7 @@ export function registerFleetRoutes(app: FastifyInstance, ctx: ServerContext): v
     requireAdmin(req);
     const r = validate(HeartbeatOverrideRequestSchema, body(req));
     try {
-      return reply.code(201).send(lowerHeartbeat(stores, { tenant: r.tenant, intervalSec: r.intervalSec, forSec: r.forSec, by: r.by ?? 'admin API' }, ctx.now()));
+      return reply.code(201).send(await lowerHeartbeat(stores, { tenant: r.tenant, intervalSec: r.intervalSec, forSec: r.forSec, by: r.by ?? 'admin API' }, ctx.now()));
     } catch (err) {
       asApiError(err);
     }

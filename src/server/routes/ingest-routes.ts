@@ -36,15 +36,16 @@ function refuseOverBudget(r: TakeResult, where: string): void {
 }
 
 export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const authenticateRaw = (req: FastifyRequest, path: string): AuthenticatedDevice => {
+  const authenticateRaw = (req: FastifyRequest, path: string): Promise<AuthenticatedDevice> => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     return authenticateDevice(
       { method: req.method, path, headers: req.headers, rawBody: raw, nowMs: ctx.now(), windowSec: ctx.limits.replayWindowSec },
       (id) => ctx.devices.authRecord(id),
     );
   };
-  const authenticate = (req: FastifyRequest, path: string): AuthenticatedDevice => {
-    const device = authenticateRaw(req, path);
+  const authenticate = async (req: FastifyRequest, path: string): Promise<AuthenticatedDevice> => {
+    const device = await authenticateRaw(req, path);
+    // Per process (in memory): behind a load balancer each process counts on its own.
     const rate = ctx.deviceLimiter.take(device.id);
     if (!rate.allowed) {
       throw new ApiError(429, 'rate_limited', `too many requests from this device; retry in ${rate.retryAfterSec} s`, { retryAfterSec: rate.retryAfterSec });
@@ -57,6 +58,7 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     // trying tokens) gets 429 for anything but an enrolment with a valid token: one bad PC
     // behind a site's NAT must not lock out the others. Its bodies are read only up to
     // ENROLL_BODY_BYTES (an enrolment is under 1 KB), so a locked-out address costs little.
+    // The enrolment budgets (failures and successes, per address and per token) are per process (in memory).
     const gate = ctx.enrollFailureLimiter.check(req.ip);
     const lockedOut = (): ApiError =>
       new ApiError(429, 'rate_limited', `too many failed enrolments from this address; retry in ${gate.allowed ? 1 : gate.retryAfterSec} s (enrolments with a valid token still pass)`, {
@@ -69,12 +71,12 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     try {
       // Signed with a device credential: proof that the caller is the device re-enrolling
       // (docs/PROTOCOL.md, "Re-enrolment"); verified on the raw bytes before parsing.
-      const proof = req.headers[AUTH_HEADERS.device] !== undefined ? authenticateRaw(req, API_PATHS.enroll) : undefined;
+      const proof = req.headers[AUTH_HEADERS.device] !== undefined ? await authenticateRaw(req, API_PATHS.enroll) : undefined;
       body = readBody(EnrollRequestSchema, req.body, contentEncoding(req), Math.min(ENROLL_BODY_BYTES, ctx.limits.maxDecodedBodyBytes));
-      if (!gate.allowed && !ctx.tenants.checkToken(body.enrollToken, ctx.now()).ok) throw lockedOut();
+      if (!gate.allowed && !(await ctx.tenants.checkToken(body.enrollToken, ctx.now())).ok) throw lockedOut();
       tokenKey = hashToken(body.enrollToken).toString('hex');
       refuseOverBudget(ctx.enrollTokenLimiter.check(tokenKey), 'with this token');
-      res = ctx.ingest.enrol(body, ctx.now(), proof);
+      res = await ctx.ingest.enrol(body, ctx.now(), proof);
     } catch (e) {
       // Refused enrolments count (the error handler logs them); server faults and budget refusals do not.
       if (e instanceof ApiError && e.statusCode < 500 && e.code !== 'rate_limited') {
@@ -87,31 +89,31 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: ServerContext): 
     ctx.enrollAddressLimiter.take(req.ip);
     ctx.enrollTokenLimiter.take(tokenKey);
     ctx.log.info('device enrolled', { deviceId: res.deviceId, tenant: res.tenant.name, hostname: body.host.hostname, reenrolled: res.reenrolled });
-    const flagged = ctx.devices.get(res.deviceId)?.duplicate_of;
+    const flagged = (await ctx.devices.get(res.deviceId))?.duplicate_of;
     if (flagged) ctx.log.warn('enrolment under a stable id another device holds: new record flagged as a possible duplicate', { deviceId: res.deviceId, duplicateOf: flagged, tenant: res.tenant.name });
     return reply.code(res.reenrolled ? 200 : 201).send(res);
   });
 
   app.post(API_PATHS.heartbeats, async (req): Promise<HeartbeatResponse> => {
-    const device = authenticate(req, API_PATHS.heartbeats);
+    const device = await authenticate(req, API_PATHS.heartbeats);
     const hb = readBody(HeartbeatSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
     if (hb.deviceId !== device.id) throw new ApiError(403, 'device_mismatch', 'the body names another device than the credential');
-    const r = ctx.ingest.heartbeat(device, hb, ctx.now());
+    const r = await ctx.ingest.heartbeat(device, hb, ctx.now());
     // Fleet response (fleet-directives.ts): interval, packs to run, a check-now request.
     return {
       ok: true,
       serverTime: new Date(ctx.now()).toISOString(),
-      ...ctx.directives.afterHeartbeat({ id: device.id, tenantId: device.tenantId }, hb, ctx.now()),
+      ...(await ctx.directives.afterHeartbeat({ id: device.id, tenantId: device.tenantId }, hb, ctx.now())),
       heartbeatSeq: r.shownSeq,
-      refusedAlerts: ctx.devices.refusedAlerts(device.id),
+      refusedAlerts: await ctx.devices.refusedAlerts(device.id),
     };
   });
 
   app.post(API_PATHS.alerts, async (req): Promise<AlertsResponse> => {
-    const device = authenticate(req, API_PATHS.alerts);
+    const device = await authenticate(req, API_PATHS.alerts);
     const body = readBody(AlertsRequestSchema, req.body, contentEncoding(req), ctx.limits.maxDecodedBodyBytes);
     if (body.deviceId !== device.id) throw new ApiError(403, 'device_mismatch', 'the body names another device than the credential');
-    const res = ctx.ingest.storeAlerts(device, body.alerts, ctx.now());
+    const res = await ctx.ingest.storeAlerts(device, body.alerts, ctx.now());
     if (res.stored.length) ctx.log.warn('alerts received', { deviceId: device.id, stored: res.stored.length, duplicates: res.duplicates.length });
     if (res.refused) ctx.log.warn('alerts refused over the device quota', { deviceId: device.id, refused: res.refused.length });
     return res;

@@ -21,15 +21,16 @@ export function registerNotifyRoutes(app: FastifyInstance, ctx: ServerContext): 
   const requireAdmin = (req: FastifyRequest): void => {
     if (!ctx.adminAuth.checkBearer(req.headers.authorization)) throw new ApiError(401, 'unauthorized', 'the admin API needs Authorization: Bearer <admin token>');
   };
-  const channelParam = (req: FastifyRequest): string => {
+  const channelParam = async (req: FastifyRequest): Promise<string> => {
     const id = (req.params as { id?: unknown }).id;
-    if (typeof id !== 'string' || !notifier.get(id)) throw new ApiError(404, 'not_found', 'no such channel');
-    return notifier.get(id)!.id;
+    const c = typeof id === 'string' ? await notifier.get(id) : undefined;
+    if (!c) throw new ApiError(404, 'not_found', 'no such channel');
+    return c.id;
   };
 
   app.get(NOTIFY_PATHS.channels, async (req) => {
     requireAdmin(req);
-    return { channels: channelViews(notifier.list(), store.stats()) };
+    return { channels: channelViews(await notifier.list(), await store.stats()) };
   });
 
   app.post(NOTIFY_PATHS.channels, async (req, reply) => {
@@ -43,7 +44,7 @@ export function registerNotifyRoutes(app: FastifyInstance, ctx: ServerContext): 
       throw new ApiError(400, 'malformed_json', 'the body is not valid JSON');
     }
     try {
-      const c = notifier.add(input, ctx.now());
+      const c = await notifier.add(input, ctx.now());
       ctx.log.info('notification channel added', { channel: c.name, type: c.config.type, tenant: c.tenantName });
       const view = channelViews([c], [])[0]!;
       return reply.code(201).send({ channel: view, ...(c.config.type === 'webhook' ? { secret: c.config.secret } : {}) });
@@ -55,15 +56,15 @@ export function registerNotifyRoutes(app: FastifyInstance, ctx: ServerContext): 
 
   app.delete(`${NOTIFY_PATHS.channels}/:id`, async (req) => {
     requireAdmin(req);
-    const id = channelParam(req);
-    notifier.remove(id);
+    const id = await channelParam(req);
+    await notifier.remove(id);
     ctx.log.info('notification channel removed', { channelId: id });
     return { removed: id };
   });
 
   app.post(`${NOTIFY_PATHS.channels}/:id/test`, async (req, reply) => {
     requireAdmin(req);
-    const deliveryId = notifier.queueTest(channelParam(req), ctx.now());
+    const deliveryId = await notifier.queueTest(await channelParam(req), ctx.now());
     worker.kick();
     return reply.code(202).send({ deliveryId });
   });
@@ -80,11 +81,11 @@ export function registerNotifyRoutes(app: FastifyInstance, ctx: ServerContext): 
       }
       if (!ok) throw new ApiError(403, 'unauthorized', 'cross-origin form post refused');
     }
-    if (!ctx.adminAuth.checkSession(req.headers.cookie)) return reply.redirect('/login', 303);
+    if (!(await ctx.adminAuth.checkSession(req.headers.cookie))) return reply.redirect('/login', 303);
     const body = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
-    const id = typeof body.channel === 'string' ? notifier.get(body.channel)?.id : undefined;
+    const id = typeof body.channel === 'string' ? (await notifier.get(body.channel))?.id : undefined;
     if (!id) throw new ApiError(404, 'not_found', 'no such channel');
-    notifier.queueTest(id, ctx.now());
+    await notifier.queueTest(id, ctx.now());
     worker.kick();
     return reply.redirect('/?tested=1#notifications', 303);
   });

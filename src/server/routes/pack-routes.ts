@@ -47,12 +47,12 @@ export function registerPackRoutes(app: FastifyInstance, ctx: ServerContext): vo
 
   app.get(API_PATHS.packs, async (req) => {
     requireAdmin(req);
-    return { packs: ctx.packs.list().map(publicationView) };
+    return { packs: (await ctx.packs.list()).map(publicationView) };
   });
 
   app.get(API_PATHS.packCoverage, async (req) => {
     requireAdmin(req);
-    return { coverage: packCoverage({ packs: ctx.packs, devices: ctx.devices }, ctx.now()) };
+    return { coverage: await packCoverage({ packs: ctx.packs, devices: ctx.devices }, ctx.now()) };
   });
 
   app.post(API_PATHS.packs, { bodyLimit: MAX_PACK_BYTES + 1024 }, async (req, reply) => {
@@ -62,7 +62,7 @@ export function registerPackRoutes(app: FastifyInstance, ctx: ServerContext): vo
     if (bytes.length === 0) throw new ApiError(400, 'malformed_json', 'the body must be the signed pack envelope (application/json)');
     let view;
     try {
-      view = publishPack({ packs: ctx.packs, tenants: ctx.tenants }, { bytes, tenant: q.tenant ?? null, by: q.by ?? 'admin API', nowMs: ctx.now() });
+      view = await ctx.storage.transaction((tx) => publishPack(tx, { bytes, tenant: q.tenant ?? null, by: q.by ?? 'admin API', nowMs: ctx.now() }));
     } catch (err) {
       refusalAsApiError(err);
     }
@@ -76,25 +76,25 @@ export function registerPackRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const body = Buffer.isBuffer(req.body) && req.body.length ? validate(PackWithdrawRequestSchema, parseJson(req.body)) : {};
     let scope: { tenantId: string | null } | undefined;
     if (body.tenant !== undefined) {
-      const t = ctx.tenants.tenantByName(body.tenant);
+      const t = await ctx.tenants.tenantByName(body.tenant);
       if (!t) throw new ApiError(404, 'not_found', `no tenant named "${body.tenant}"`);
       scope = { tenantId: t.id };
     } else if (body.all) scope = { tenantId: null };
-    const n = withdrawPack({ db: ctx.db, packs: ctx.packs, tenants: ctx.tenants, notifier: ctx.notify.notifier }, { packId: id, by: body.by ?? 'admin API', nowMs: ctx.now(), ...(scope ? { scope } : {}) });
+    const n = await withdrawPack({ storage: ctx.storage, notifier: ctx.notify.notifier }, { packId: id, by: body.by ?? 'admin API', nowMs: ctx.now(), ...(scope ? { scope } : {}) });
     if (n === 0) throw new ApiError(404, 'not_found', `no active publication of ${id}`);
     ctx.log.warn('pack withdrawn', { packId: id, publications: n });
-    return { withdrawn: n, packs: ctx.packs.list().filter((r) => r.pack_id === id).map(publicationView) };
+    return { withdrawn: n, packs: (await ctx.packs.list()).filter((r) => r.pack_id === id).map(publicationView) };
   });
 
   app.get(API_PATHS.packKeys, async (req) => {
     requireAdmin(req);
-    return { keys: ctx.packs.keys().map((k) => ({ keyId: k.key_id, publicKey: k.public_key, addedAt: new Date(k.added_at).toISOString() })) };
+    return { keys: (await ctx.packs.keys()).map((k) => ({ keyId: k.key_id, publicKey: k.public_key, addedAt: new Date(k.added_at).toISOString() })) };
   });
 
   app.post(API_PATHS.packKeys, async (req, reply) => {
     requireAdmin(req);
     const key = validate(PackKeyAddRequestSchema.pipe(TrustedPackKeySchema), parseJson(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)));
-    ctx.packs.addKey(key.keyId, key.publicKey, ctx.now());
+    await ctx.packs.addKey(key.keyId, key.publicKey, ctx.now());
     ctx.log.warn('pack key added', { keyId: key.keyId });
     return reply.code(201).send({ keyId: key.keyId, publicKey: key.publicKey });
   });
@@ -102,7 +102,7 @@ export function registerPackRoutes(app: FastifyInstance, ctx: ServerContext): vo
   app.post(`${API_PATHS.packKeys}/:keyId/remove`, async (req) => {
     requireAdmin(req);
     const { keyId } = validate(KeyParams, req.params);
-    if (!ctx.packs.removeKey(keyId)) throw new ApiError(404, 'not_found', `no pack key ${keyId}`);
+    if (!(await ctx.packs.removeKey(keyId))) throw new ApiError(404, 'not_found', `no pack key ${keyId}`);
     ctx.log.warn('pack key removed', { keyId });
     return { removed: keyId };
   });
@@ -112,14 +112,14 @@ export function registerPackRoutes(app: FastifyInstance, ctx: ServerContext): vo
   app.get(`${API_PATHS.packs}/:id/:version`, async (req, reply: FastifyReply) => {
     const { id, version } = validate(PackVersionParams, req.params);
     const apiPath = `${API_PATHS.packs}/${id}/${version}`;
-    const device = authenticateDevice(
+    const device = await authenticateDevice(
       { method: 'GET', path: apiPath, headers: req.headers, rawBody: Buffer.alloc(0), nowMs: ctx.now(), windowSec: ctx.limits.replayWindowSec },
       (d) => ctx.devices.authRecord(d),
     );
-    const rate = ctx.deviceLimiter.take(device.id);
+    const rate = ctx.deviceLimiter.take(device.id); // per process
     if (!rate.allowed) throw new ApiError(429, 'rate_limited', `too many requests from this device; retry in ${rate.retryAfterSec} s`, { retryAfterSec: rate.retryAfterSec });
-    if (!ctx.nonces.claim(device.id, device.nonce, device.nonceExpiresAtMs)) throw new ApiError(401, 'replayed_request', 'this request was already received (same nonce)');
-    const found = ctx.packs.envelope(device.tenantId, id, Number(version));
+    if (!(await ctx.nonces.claim(device.id, device.nonce, device.nonceExpiresAtMs))) throw new ApiError(401, 'replayed_request', 'this request was already received (same nonce)');
+    const found = await ctx.packs.envelope(device.tenantId, id, Number(version));
     if (!found) throw new ApiError(404, 'not_found', `no pack ${id} v${version} for this device`);
     const etag = `"${found.sha256}"`;
     reply.header('etag', etag);

@@ -121,7 +121,7 @@ describe('a real agent and the real server', () => {
     const stateDir = await mkdtemp(path.join(tmpdir(), 'vigil-fleet-agent-'));
     const watched: string[][] = [];
     const scannedWith: string[][] = [];
-    const config = { ...defaultAgentConfig(), serverUrl: srv.url, enrollToken: srv.createToken('Acme Dental'), stateDir, packKeys: trusted, heartbeatIntervalSec: 3600 };
+    const config = { ...defaultAgentConfig(), serverUrl: srv.url, enrollToken: await srv.createToken('Acme Dental'), stateDir, packKeys: trusted, heartbeatIntervalSec: 3600 };
     const { agent } = await assembleAgent(config, {
       logger: silentLogger,
       fetch: (u, i) => fetch(u, i),
@@ -167,7 +167,7 @@ describe('a real agent and the real server', () => {
 
     // The database says v3 is other bytes than it serves: the agent refuses and keeps v2.
     await admin('POST', '/v1/packs?all=true', envelopeText(3));
-    srv.db.prepare("UPDATE fleet_packs SET sha256 = ? WHERE version = 3").run('0'.repeat(64));
+    await srv.database.run('UPDATE fleet_packs SET sha256 = ? WHERE version = 3', ['0'.repeat(64)]);
     await agent.checkNow();
     await until('the mismatch reported', async () => {
       if (agent.state().problems.some((p) => /v3 from the backend: refused: the bytes received do not have the SHA-256 the server listed/.test(p))) return true;

@@ -152,7 +152,7 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
     srv = await startTestServer();
     await writeFile(
       path.join(work, 'config.json'),
-      JSON.stringify({ stateDir: path.join(work, 'state'), scanIntervalSec: 3600, serverUrl: srv.url, enrollToken: srv.createToken('Acme IT Partners'), heartbeatIntervalSec: 3600 }),
+      JSON.stringify({ stateDir: path.join(work, 'state'), scanIntervalSec: 3600, serverUrl: srv.url, enrollToken: await srv.createToken('Acme IT Partners'), heartbeatIntervalSec: 3600 }),
     );
     agent = startAgent();
     await waitUntil(() => existsSync(path.join(channelDir, 'agent.sock')), 'the agent socket');

@@ -52,7 +52,7 @@ async function server(opts: Parameters<typeof startTestServer>[0] = {}): Promise
 describe('Reporter', () => {
   it('enrols, delivers the heartbeat and alerts, and a restarted reporter reuses the credential', async () => {
     const srv = await server();
-    const { dir, outbox, reporter } = await setup(srv, { token: srv.createToken('Acme Dental') });
+    const { dir, outbox, reporter } = await setup(srv, { token: await srv.createToken('Acme Dental') });
     await outbox.setHeartbeat(draft());
     for (let i = 0; i < 150; i++) await outbox.enqueueAlert(connectionAlert(i));
     const out = await reporter.flushNow();
@@ -76,7 +76,7 @@ describe('Reporter', () => {
 
   it('numbers heartbeats across restarts, and an agent that lost its journal (not its credential) is shown again after one round trip', async () => {
     const srv = await server();
-    const { dir, outbox, reporter } = await setup(srv, { token: srv.createToken('Seq Dental') });
+    const { dir, outbox, reporter } = await setup(srv, { token: await srv.createToken('Seq Dental') });
     for (let i = 0; i < 3; i++) {
       await outbox.setHeartbeat(draft());
       expect(await reporter.flushNow()).toMatchObject({ ok: true, heartbeatSent: true });
@@ -112,7 +112,7 @@ describe('Reporter', () => {
   it('keeps alerts the server refuses over the device quota, and delivers them once the quota refills', async () => {
     let clock = Date.now();
     const srv = await server({ alertQuota: { capacity: 30, refillPerSec: 1 }, now: () => clock });
-    const { outbox, reporter } = await setup(srv, { token: srv.createToken('Quota Dental') });
+    const { outbox, reporter } = await setup(srv, { token: await srv.createToken('Quota Dental') });
     for (let i = 0; i < 50; i++) await outbox.enqueueAlert(connectionAlert(i));
     const out = await reporter.flushNow();
     expect(out).toMatchObject({ ok: false, sentAlerts: 30, failure: { code: 'rate_limited', action: 'retry' } });
@@ -125,7 +125,7 @@ describe('Reporter', () => {
 
   it('keeps everything while the server is down, backs off, and delivers once it is back', async () => {
     const first = await server();
-    const token = first.createToken('Acme Dental');
+    const token = await first.createToken('Acme Dental');
     const { port, dbFile } = first;
     await first.close();
     const { outbox, reporter } = await setup(`http://127.0.0.1:${port}`, { token });
@@ -149,7 +149,7 @@ describe('Reporter', () => {
 
   it('is blocked, keeping its alerts, when a replaced backend knows neither its device nor its token', async () => {
     const srv1 = await server();
-    const { outbox, reporter } = await setup(srv1, { token: srv1.createToken('T') });
+    const { outbox, reporter } = await setup(srv1, { token: await srv1.createToken('T') });
     await outbox.setHeartbeat(draft());
     expect((await reporter.flushNow()).ok).toBe(true);
     // A new, empty backend at the same address (say, restored from an old backup).
@@ -167,12 +167,12 @@ describe('Reporter', () => {
 
   it('re-enrols with its token after the server forgot the device, and delivers', async () => {
     const srv = await server();
-    const token = srv.createToken('T');
+    const token = await srv.createToken('T');
     const { outbox, reporter } = await setup(srv, { token });
     await outbox.setHeartbeat(draft());
     expect((await reporter.flushNow()).ok).toBe(true);
     const oldId = reporter.status().deviceId!;
-    srv.db.prepare('DELETE FROM devices WHERE id = ?').run(oldId);
+    await srv.database.run('DELETE FROM devices WHERE id = ?', [oldId]);
     await outbox.enqueueAlert(connectionAlert(9));
     const r = await reporter.flushNow();
     expect(r).toMatchObject({ ok: true, sentAlerts: 1 });
@@ -184,7 +184,7 @@ describe('Reporter', () => {
 
   it('is blocked, and says why, when revoked or when it has neither credential nor token', async () => {
     const srv = await server();
-    const { outbox, reporter } = await setup(srv, { token: srv.createToken('T') });
+    const { outbox, reporter } = await setup(srv, { token: await srv.createToken('T') });
     await outbox.setHeartbeat(draft());
     await reporter.flushNow();
     await srv.admin(`/v1/devices/${reporter.status().deviceId}/revoke`, { method: 'POST' });
@@ -219,7 +219,7 @@ describe('Reporter', () => {
       client: new ProtocolClient({ serverUrl: new URL(srv.url), fetch: observing }),
       outbox,
       credentials: new FileCredentialStore(dir),
-      enrolmentRequest: async () => enrollRequest(srv.createToken('Overflow Co'), 'hw-uuid-overflow-1'),
+      enrolmentRequest: async () => enrollRequest(await srv.createToken('Overflow Co'), 'hw-uuid-overflow-1'),
       backoff: FAST,
     });
     cleanups.push(async () => {
@@ -250,7 +250,7 @@ describe('Reporter', () => {
 
   it('isolates an alert the server refuses, counts it as rejected, and delivers the rest', async () => {
     const srv = await server();
-    const { outbox, reporter } = await setup(srv, { token: srv.createToken('T') });
+    const { outbox, reporter } = await setup(srv, { token: await srv.createToken('T') });
     const bad: Alert = { ...connectionAlert(2), finding: { ...connectionAlert(2).finding, title: '' } };
     await outbox.enqueueAlert(connectionAlert(1));
     await outbox.enqueueAlert(bad);
@@ -275,7 +275,7 @@ describe('Reporter', () => {
       client: new ProtocolClient({ serverUrl: new URL(srv.url), fetch: counting }),
       outbox,
       credentials: new FileCredentialStore(dir),
-      enrolmentRequest: async () => enrollRequest(srv.createToken('T'), 'hw-uuid-ratelimit1'),
+      enrolmentRequest: async () => enrollRequest(await srv.createToken('T'), 'hw-uuid-ratelimit1'),
       backoff: { baseMs: 10, capMs: 5000, floorMs: 10 },
       batchSize: 1,
     });

@@ -6,7 +6,6 @@ const POSTGRES_ONLY = [
   'tests/server/postgres-*.test.ts',
   'tests/server/sql-database-contract.test.ts',
   'tests/server/move-sqlite-to-postgres.test.ts',
-  'tests/server/cli-server-database.test.ts',
 ];
 const postgresInstalled = findTool('initdb') !== undefined && findTool('pg_ctl') !== undefined;
 

@@ -11,7 +11,7 @@ const postgresInstalled = findTool('initdb') !== undefined && findTool('pg_ctl')
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
+    // No include here: a project that `extends` the root would add its own to it.
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 60_000,
@@ -24,7 +24,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'default', exclude: [...configDefaults.exclude, ...POSTGRES_ONLY] },
+        test: { name: 'default', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, ...POSTGRES_ONLY] },
       },
       {
         // issue 15: the server tests again over PostgreSQL, on one throwaway cluster the global

@@ -6,8 +6,9 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, MIGRATIONS } from '../../src/server/database/migrations.js';
-import { newestVersion, postgresSchemaVersion } from '../../src/server/database/postgres-schema.js';
-import { openPostgresTestDatabase } from '../helpers/postgres-cluster.js';
+import { migratePostgres, POSTGRES_BASELINE_VERSION, POSTGRES_MIGRATIONS, postgresSchemaVersion } from '../../src/server/database/postgres-schema.js';
+import { openPostgresDatabase } from '../../src/server/database/postgres-database.js';
+import { createDatabase, sharedAdminUrl } from '../helpers/postgres-cluster.js';
 import { needsTools } from '../helpers/system-tool.js';
 import type { SqlDatabase } from '../../src/server/database/sql-database.js';
 
@@ -34,19 +35,24 @@ function postgresType(t: string): Column['type'] {
 
 describe('the PostgreSQL schema', needsTools('initdb', 'pg_ctl'), () => {
   const sqlite = new Database(':memory:');
+  const sqliteNewest = Math.max(...MIGRATIONS.map((m) => m.version));
   let pg: { database: SqlDatabase; close: () => Promise<void> };
   beforeAll(async () => {
     migrate(sqlite);
-    pg = await openPostgresTestDatabase();
+    // PostgreSQL migrated to SQLite's newest version, whatever PostgreSQL's own newest is.
+    const database = await openPostgresDatabase(await createDatabase(await sharedAdminUrl()), { poolSize: 2 });
+    await migratePostgres(database, POSTGRES_MIGRATIONS.filter((m) => m.version <= sqliteNewest));
+    pg = { database, close: () => database.close() };
   });
   afterAll(async () => {
     sqlite.close();
     await pg?.close();
   });
 
-  it('is at the same version as SQLite', async () => {
-    expect(newestVersion()).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
-    expect(await postgresSchemaVersion(pg.database)).toBe(newestVersion());
+  it('has every SQLite migration since the baseline under the same number', async () => {
+    const pgVersions = POSTGRES_MIGRATIONS.map((m) => m.version);
+    for (const m of MIGRATIONS.filter((x) => x.version >= POSTGRES_BASELINE_VERSION)) expect(pgVersions, `SQLite migration ${m.version} (${m.name})`).toContain(m.version);
+    expect(await postgresSchemaVersion(pg.database)).toBe(sqliteNewest);
   });
 
   it('has the same tables and columns, in the same order, with the same NOT NULLs and type classes', async () => {
@@ -79,6 +85,19 @@ describe('the PostgreSQL schema', needsTools('initdb', 'pg_ctl'), () => {
     ).map((r) => r.indexname);
     expect(pgIndexes.filter((n) => !n.endsWith('_nocase'))).toEqual(sqliteIndexes);
     expect(pgIndexes.filter((n) => n.endsWith('_nocase'))).toEqual(['notify_channels_name_nocase', 'tenants_name_nocase']);
+  });
+
+  it('brings a database at the baseline up to the newest version, each later step once', async () => {
+    const db = await openPostgresDatabase(await createDatabase(await sharedAdminUrl()), { poolSize: 1 });
+    try {
+      expect(await migratePostgres(db, POSTGRES_MIGRATIONS.filter((m) => m.version <= POSTGRES_BASELINE_VERSION))).toEqual([POSTGRES_BASELINE_VERSION]);
+      const later = POSTGRES_MIGRATIONS.filter((m) => m.version > POSTGRES_BASELINE_VERSION).map((m) => m.version);
+      expect(await migratePostgres(db)).toEqual(later);
+      expect(await migratePostgres(db)).toEqual([]);
+      expect(await db.all('SELECT version FROM schema_migrations ORDER BY version')).toEqual(POSTGRES_MIGRATIONS.map((m) => ({ version: m.version })));
+    } finally {
+      await db.close();
+    }
   });
 
   it('refuses a tenant name that differs only in case, as SQLite does', async () => {

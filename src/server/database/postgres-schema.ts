@@ -213,6 +213,20 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX admin_sessions_by_expiry ON admin_sessions(expires_at);
     `,
   },
+  {
+    // The DDL of SQLite's migration 8 (migrations.ts), as written for PostgreSQL in
+    // /work/wt/notes/pg-migration-8.sql by the engineer who wrote the SQLite one.
+    version: 8,
+    name: 'state several server processes share: the alert quota in the device row, leases on queued notifications (issue 15)',
+    sql: `
+      -- Per-device alert quota bucket (tokens left, and when counted); NULL = full.
+      ALTER TABLE devices ADD COLUMN alert_quota_tokens DOUBLE PRECISION;
+      ALTER TABLE devices ADD COLUMN alert_quota_at BIGINT;
+      -- A delivery being sent by one process: by whom, and until when the claim holds.
+      ALTER TABLE notify_outbox ADD COLUMN claimed_by TEXT;
+      ALTER TABLE notify_outbox ADD COLUMN claimed_until BIGINT;
+    `,
+  },
 ];
 
 /** The newest schema version of a list of migrations. Pure. */

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import pg from 'pg';
 import { findTool } from './system-tool.js';
 import { openPostgresDatabase } from '../../src/server/database/postgres-database.js';
-import { migratePostgres } from '../../src/server/database/postgres-schema.js';
+import { migratePostgres, openMigratedPostgresDatabase } from '../../src/server/database/postgres-schema.js';
 import type { SqlDatabase } from '../../src/server/database/sql-database.js';
 
 /** The environment variable the global setup also sets, for code outside a test's inject(). */
@@ -192,12 +192,12 @@ export async function sharedAdminUrl(): Promise<string> {
 
 /**
  * What openTestDatabase() returns when VIGIL_TEST_DB=postgres: a fresh database on the
- * shared cluster, a copy of the migrated template (migratePostgres then finds nothing to do).
+ * shared cluster, a copy of the migrated template (migratePostgres then finds nothing to do);
+ * or, given `location`, that database opened again (a server restart).
  */
-export async function openPostgresTestDatabase(): Promise<{ database: SqlDatabase; location: string; close: () => Promise<void> }> {
-  const location = await createDatabase(await sharedAdminUrl(), { template: MIGRATED_TEMPLATE });
-  const database = await openPostgresDatabase(location, { poolSize: 4 });
-  await migratePostgres(database);
+export async function openPostgresTestDatabase(opts: { location?: string } = {}): Promise<{ database: SqlDatabase; location: string; close: () => Promise<void> }> {
+  const location = opts.location ?? (await createDatabase(await sharedAdminUrl(), { template: MIGRATED_TEMPLATE }));
+  const database = await openMigratedPostgresDatabase(location, { poolSize: 4 });
   return { database, location, close: () => database.close() };
 }
 

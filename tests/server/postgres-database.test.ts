@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { openPostgresDatabase, PostgresConnectError } from '../../src/server/database/postgres-database.js';
 import { migratePostgres, newestVersion, POSTGRES_MIGRATIONS, SchemaTooNewError } from '../../src/server/database/postgres-schema.js';
 import type { SqlDatabase } from '../../src/server/database/sql-database.js';
-import { createDatabase, sharedAdminUrl } from '../helpers/postgres-cluster.js';
+import { createDatabase, openPostgresTestDatabase, sharedAdminUrl } from '../helpers/postgres-cluster.js';
 import { needsTools } from '../helpers/system-tool.js';
 
 describe('PostgreSQL database', needsTools('initdb', 'pg_ctl'), () => {
@@ -147,6 +147,23 @@ describe('PostgreSQL database', needsTools('initdb', 'pg_ctl'), () => {
       expect(await newDb.get('SELECT COUNT(*) AS n FROM schema_migrations')).toEqual({ n: POSTGRES_MIGRATIONS.length + 1 });
     } finally {
       await newDb.close();
+    }
+  });
+
+  it('openPostgresTestDatabase gives each caller its own migrated, empty database, and reopens one by location', async () => {
+    const a = await openPostgresTestDatabase();
+    const b = await openPostgresTestDatabase();
+    try {
+      expect(a.location).not.toBe(b.location);
+      await a.database.run("INSERT INTO settings (key, value) VALUES ('only', 'in a')");
+      expect(await b.database.get('SELECT COUNT(*) AS n FROM settings')).toEqual({ n: 0 });
+      expect(await b.database.get('SELECT MAX(version) AS v FROM schema_migrations')).toEqual({ v: newestVersion() });
+      const again = await openPostgresTestDatabase({ location: a.location });
+      expect(await again.database.get('SELECT value FROM settings')).toEqual({ value: 'in a' });
+      await again.close();
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 

@@ -19,6 +19,7 @@
  * (the others wait on the lock, then find it applied); a database at a newer version than
  * this server knows is refused.
  */
+import { openPostgresDatabase, type PostgresDatabaseOptions } from './postgres-database.js';
 import type { SqlDatabase } from './sql-database.js';
 
 export interface PostgresMigration {
@@ -275,4 +276,16 @@ export async function migratePostgres(db: SqlDatabase, migrations: readonly Post
     }
     return applied;
   });
+}
+
+/** Opens the database at `url` and applies pending migrations (what `--db postgres://...` opens). */
+export async function openMigratedPostgresDatabase(url: string, opts: PostgresDatabaseOptions = {}): Promise<SqlDatabase> {
+  const db = await openPostgresDatabase(url, opts);
+  try {
+    await migratePostgres(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
 }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { openPostgresDatabase, PostgresConnectError } from '../../src/server/database/postgres-database.js';
-import { migratePostgres, newestVersion, POSTGRES_MIGRATIONS, SchemaTooNewError } from '../../src/server/database/postgres-schema.js';
+import { MIGRATION_LOCK_KEY, MigrationLockTimeoutError, migratePostgres, newestVersion, POSTGRES_MIGRATIONS, SchemaTooNewError } from '../../src/server/database/postgres-schema.js';
 import type { SqlDatabase } from '../../src/server/database/sql-database.js';
 import { createDatabase, openPostgresTestDatabase, sharedAdminUrl } from '../helpers/postgres-cluster.js';
 import { needsTools } from '../helpers/system-tool.js';
@@ -132,6 +132,33 @@ describe('PostgreSQL database', needsTools('initdb', 'pg_ctl'), () => {
       expect(await migratePostgres(pools[1]!)).toEqual([]);
     } finally {
       await Promise.all(pools.map((p) => p.close()));
+    }
+  });
+
+  it('gives up with a clear error when another process holds the migration lock too long', async () => {
+    const url = await createDatabase(adminUrl);
+    const holder = await openPostgresDatabase(url, { poolSize: 1 });
+    const waiter = await openPostgresDatabase(url, { poolSize: 1 });
+    try {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const holding = holder.transaction(async (tx) => {
+        await tx.get(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+        locked();
+        await Promise.race([released, new Promise((r) => setTimeout(r, 10_000))]);
+      });
+      await isLocked;
+      const err = await migratePostgres(waiter, undefined, { lockTimeoutMs: 300 }).catch((e: unknown) => e);
+      release();
+      await holding;
+      expect(err).toBeInstanceOf(MigrationLockTimeoutError);
+      expect((err as Error).message).toMatch(/^waited 300 ms for another process's schema migration/);
+      expect(await migratePostgres(waiter, undefined, { lockTimeoutMs: 300 })).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+    } finally {
+      await holder.close();
+      await waiter.close();
     }
   });
 

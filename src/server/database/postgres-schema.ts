@@ -242,6 +242,17 @@ export class SchemaTooNewError extends Error {
   }
 }
 
+export class MigrationLockTimeoutError extends Error {
+  constructor(readonly waitedMs: number, cause: unknown) {
+    super(
+      `waited ${waitedMs} ms for another process's schema migration (advisory lock ${MIGRATION_LOCK_KEY}) to finish; ` +
+        'is a server or `vigil server migrate` stuck? (SELECT pid FROM pg_locks WHERE locktype = \'advisory\')',
+      { cause },
+    );
+    this.name = 'MigrationLockTimeoutError';
+  }
+}
+
 /** The schema version recorded in the database; 0 when it has never been migrated. */
 export async function postgresSchemaVersion(db: SqlDatabase): Promise<number> {
   const t = await db.get<{ present: string | null }>(`SELECT to_regclass('schema_migrations')::text AS present`);
@@ -254,11 +265,23 @@ export async function postgresSchemaVersion(db: SqlDatabase): Promise<number> {
  * Applies the steps this database has not seen, all in one transaction under the migration
  * lock; returns the versions applied (empty when another process already did).
  */
-export async function migratePostgres(db: SqlDatabase, migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS): Promise<number[]> {
+export async function migratePostgres(
+  db: SqlDatabase,
+  migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS,
+  opts: { lockTimeoutMs?: number } = {},
+): Promise<number[]> {
   const newest = newestVersion(migrations);
+  const lockTimeoutMs = Math.max(1, Math.floor(opts.lockTimeoutMs ?? 120_000));
   return db.transaction(async (tx) => {
+    // A process stuck holding the lock must not hang every other server's start for ever.
+    await tx.run(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
     // Held until COMMIT/ROLLBACK: a second process waits here, then sees the versions applied.
-    await tx.get(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    try {
+      await tx.get(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    } catch (err) {
+      if ((err as { code?: string }).code === '55P03') throw new MigrationLockTimeoutError(lockTimeoutMs, err);
+      throw err;
+    }
     await tx.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version     INTEGER PRIMARY KEY,
       name        TEXT NOT NULL,

@@ -112,6 +112,31 @@ describe('PostgreSQL database', needsTools('initdb', 'pg_ctl'), () => {
     expect(await db.all('SELECT v FROM dl ORDER BY id')).toEqual([{ v: 2 }, { v: 2 }]);
   });
 
+  it('stops retrying after maxTransactionAttempts and passes the deadlock on, rolled back', async () => {
+    const once = await openPostgresDatabase(await createDatabase(adminUrl), { poolSize: 2, maxTransactionAttempts: 1 });
+    try {
+      await once.run('CREATE TABLE dl (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)');
+      await once.run('INSERT INTO dl (id, v) VALUES (1, 0), (2, 0)');
+      let gate!: () => void;
+      const bothHaveFirstLock = new Promise<void>((r) => (gate = r));
+      let first = 0;
+      const cross = (a: number, b: number) =>
+        once.transaction(async (tx) => {
+          await tx.run('UPDATE dl SET v = v + 1 WHERE id = ?', [a]);
+          if (++first === 2) gate();
+          await Promise.race([bothHaveFirstLock, new Promise((r) => setTimeout(r, 3_000))]);
+          await tx.run('UPDATE dl SET v = v + 1 WHERE id = ?', [b]);
+        });
+      const results = await Promise.allSettled([cross(1, 2), cross(2, 1)]);
+      const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0]!.reason).toMatchObject({ code: '40P01', message: expect.stringMatching(/deadlock detected/) });
+      expect(await once.get('SELECT SUM(v) AS total FROM dl')).toEqual({ total: 2 });
+    } finally {
+      await once.close();
+    }
+  });
+
   it('dataVersion is undefined (callers poll); close ends the pool', async () => {
     expect(await db.dataVersion()).toBeUndefined();
     const other = await openPostgresDatabase(await createDatabase(adminUrl), { poolSize: 1 });

@@ -1,8 +1,17 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { findTool } from './tests/helpers/system-tool.js';
+
+// Tests that only make sense against a real PostgreSQL: run by the server-postgres project.
+const POSTGRES_ONLY = [
+  'tests/server/postgres-*.test.ts',
+  'tests/server/sql-database-contract.test.ts',
+  'tests/server/move-sqlite-to-postgres.test.ts',
+];
+const postgresInstalled = findTool('initdb') !== undefined && findTool('pg_ctl') !== undefined;
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
+    // No include here: a project that `extends` the root would add its own to it.
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 60_000,
@@ -12,5 +21,27 @@ export default defineConfig({
     // The second reporter prints, after the summary, which tests were skipped for a missing
     // system tool and which Debian package brings it (tests/helpers/system-tool.ts).
     reporters: ['default', './tests/helpers/system-tool-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'default', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, ...POSTGRES_ONLY] },
+      },
+      {
+        // issue 15: the server tests again over PostgreSQL, on one throwaway cluster the global
+        // setup starts (tests/helpers/postgres-cluster.ts); every test server gets a fresh
+        // database. Without PostgreSQL's binaries the project runs one file that skips naming
+        // Debian's postgresql package (under CI=true it fails instead).
+        extends: true,
+        test: {
+          name: 'server-postgres',
+          include: postgresInstalled
+            ? ['tests/server/**/*.test.ts', 'tests/e2e/reporting.test.ts', 'tests/e2e/fleet-packs.test.ts']
+            : ['tests/server/postgres-missing.test.ts'],
+          exclude: [...configDefaults.exclude, ...(postgresInstalled ? ['tests/server/postgres-missing.test.ts'] : [])],
+          env: { VIGIL_TEST_DB: 'postgres' },
+          globalSetup: ['./tests/helpers/postgres-global-setup.ts'],
+        },
+      },
+    ],
   },
 });

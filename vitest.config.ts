@@ -7,6 +7,18 @@ const POSTGRES_ONLY = [
   'tests/server/sql-database-contract.test.ts',
   'tests/server/move-sqlite-to-postgres.test.ts',
 ];
+// Tests the server-postgres project leaves out: they test SQLite itself, the CLI on a
+// database file, or pure code that no store reaches (they run once, in the default project).
+const NOT_OVER_POSTGRES = [
+  'tests/server/sqlite-database.test.ts',
+  'tests/server/json-shape.test.ts',
+  'tests/server/protocol-schema.test.ts',
+  'tests/server/pg-placeholders.test.ts',
+  'tests/server/fleet-page-a11y.e2e.test.ts',
+  'tests/server/cli-server.test.ts',
+  'tests/server/cli-server-fleet.test.ts',
+  'tests/server/cli-server-notify.test.ts',
+];
 const postgresInstalled = findTool('initdb') !== undefined && findTool('pg_ctl') !== undefined;
 
 export default defineConfig({
@@ -37,7 +49,7 @@ export default defineConfig({
           include: postgresInstalled
             ? ['tests/server/**/*.test.ts', 'tests/e2e/reporting.test.ts', 'tests/e2e/fleet-packs.test.ts']
             : ['tests/server/postgres-missing.test.ts'],
-          exclude: [...configDefaults.exclude, ...(postgresInstalled ? ['tests/server/postgres-missing.test.ts'] : [])],
+          exclude: [...configDefaults.exclude, ...NOT_OVER_POSTGRES, ...(postgresInstalled ? ['tests/server/postgres-missing.test.ts'] : [])],
           env: { VIGIL_TEST_DB: 'postgres' },
           globalSetup: ['./tests/helpers/postgres-global-setup.ts'],
         },

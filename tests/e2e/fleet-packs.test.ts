@@ -10,6 +10,7 @@
  * dropped; an agent that was offline gets the newest pack when it returns. Check now: a
  * request for the tenant is answered by all three within two heartbeat intervals.
  */
+import { newTestDatabaseLocation } from '../server/helpers/test-database.js';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -75,7 +76,7 @@ function packVersion(version: number, extra: Record<string, unknown> = {}): Reco
 describe('fleet response end to end (real server, CLI and three vigil run processes)', () => {
   it('publish, detect, refuse what is not signed or older, withdraw, and catch up after being offline', { timeout: 330_000 }, async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-fleet-'));
-    const dbFile = path.join(dir, 'server.db');
+    const dbFile = await newTestDatabaseLocation(dir);
     const partner = generatePackKey('acme-2026');
     const stranger = generatePackKey('mallory');
     await writeFile(path.join(dir, 'acme.pub.json'), JSON.stringify({ keyId: partner.keyId, publicKey: partner.publicKey }));

@@ -3,6 +3,7 @@
  * `vigil run --once`, and a real agent process that is killed with SIGKILL while the server
  * is down. Nothing is lost and nothing is stored twice.
  */
+import { newTestDatabaseLocation } from '../server/helpers/test-database.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -59,7 +60,7 @@ const maxPending = (p: Proc) => Math.max(0, ...p.out.map((l) => /^pending=(\d+)$
 describe('reporting end to end (real processes)', () => {
   it('vigil run --once enrols, reports its verdict, exits with the scan code, and does not need the token again', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-'));
-    const dbFile = path.join(dir, 'server.db');
+    const dbFile = await newTestDatabaseLocation(dir);
     const token = await createToken(dbFile, 'Acme Dental');
     const server = await startServer(dbFile);
     try {
@@ -99,7 +100,7 @@ describe('reporting end to end (real processes)', () => {
 
   it('vigil run --once reports through the forward proxy its settings name, and never logs the proxy password', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-proxy-'));
-    const dbFile = path.join(dir, 'server.db');
+    const dbFile = await newTestDatabaseLocation(dir);
     const token = await createToken(dbFile, 'Proxied Ltd');
     const server = await startServer(dbFile);
     const proxy = await startConnectProxy({ credentials: { user: 'svc-vigil', password: 'pr0xy-s3cret' } });
@@ -135,7 +136,7 @@ describe('reporting end to end (real processes)', () => {
 
   it('100 alerts raised while the server is down survive two SIGKILLs of the agent and are stored exactly once', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'vigil-e2e-'));
-    const dbFile = path.join(dir, 'server.db');
+    const dbFile = await newTestDatabaseLocation(dir);
     const stateDir = path.join(dir, 'agent-state');
     const token = await createToken(dbFile, 'Acme Dental');
     let server = await startServer(dbFile);

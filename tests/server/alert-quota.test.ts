@@ -2,9 +2,6 @@
  * Issue 11, hole 5: one device stored 1,000 alerts (16.9 MiB) in a second, with no quota
  * or retention, and its flood pushed every other tenant's alerts off "Recent alerts".
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertList, DeviceDetail } from '../../src/shared/protocol.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -87,9 +84,9 @@ describe('alert quotas (hole 5)', () => {
   });
 
   it('deletes alerts older than the retention setting, keeping the device counts', async () => {
-    const file = path.join(await mkdtemp(path.join(tmpdir(), 'vigil-ret-')), 'server.db');
     const t0 = Date.now();
-    let srv = await server({ dbFile: file });
+    let srv = await server({});
+    const file = srv.dbFile;
     const cred = await device(srv, 'Retention Dental', 'hw-uuid-retention-01');
     await signedPost(srv.url, '/v1/alerts', cred, { deviceId: cred.deviceId, alerts: batch(0, 10) });
     await srv.close();

@@ -6,22 +6,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/commands/server.js';
-import { UsageError, type CliIo } from '../../src/cli/io.js';
+import { runServerCli } from './helpers/server-cli.js';
 import { generatePackKey, signPack } from '../../src/core/pack/pack-signature.js';
 import { parseDuration } from '../../src/server/fleet-requests.js';
 import { testPack } from '../helpers/test-pack.js';
 
-async function run(argv: string[], cwd: string) {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t), env: { USER: 'alice' }, cwd, interrupted: new Promise(() => {}) };
-  try {
-    return { code: await main(argv, io), ...out };
-  } catch (err) {
-    if (err instanceof UsageError) return { code: 64, stdout: out.stdout, stderr: err.message };
-    throw err;
-  }
-}
+const run = (argv: string[], cwd: string) => runServerCli(argv, cwd, { USER: 'alice' });
 
 describe('vigil server pack', () => {
   it('publishes only signed packs by an accepted key, lists who published what, and withdraws', async () => {

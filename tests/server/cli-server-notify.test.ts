@@ -6,20 +6,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/commands/server.js';
-import { UsageError, type CliIo } from '../../src/cli/io.js';
+import { runServerCli } from './helpers/server-cli.js';
 import { WebhookReceiver } from './helpers/webhook-receiver.js';
 
-async function run(argv: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const out = { stdout: '', stderr: '' };
-  const io: CliIo = { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t), env, cwd, interrupted: new Promise(() => {}) };
-  try {
-    return { code: await main(argv, io), ...out };
-  } catch (err) {
-    if (err instanceof UsageError) return { code: 64, stdout: out.stdout, stderr: err.message };
-    throw err;
-  }
-}
+const run = runServerCli;
 
 const rx = new WebhookReceiver();
 beforeAll(() => rx.start());

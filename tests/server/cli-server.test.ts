@@ -3,27 +3,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/commands/server.js';
-import { UsageError, type CliIo } from '../../src/cli/io.js';
+import { runServerCli, serverCliIo } from './helpers/server-cli.js';
 import { openDatabase } from '../../src/server/database/open-database.js';
 import { enrol } from './helpers/signed-request.js';
 
-function io(cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const out = { stdout: '', stderr: '' };
-  let interrupt: () => void = () => {};
-  const interrupted = new Promise<void>((r) => (interrupt = r));
-  const cli: CliIo = { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t), env, cwd, interrupted };
-  return { out, io: cli, interrupt };
-}
-
-async function run(argv: string[], cwd: string, env?: NodeJS.ProcessEnv) {
-  const r = io(cwd, env);
-  try {
-    return { code: await main(argv, r.io), ...r.out };
-  } catch (err) {
-    if (err instanceof UsageError) return { code: 64, stdout: r.out.stdout, stderr: err.message };
-    throw err;
-  }
-}
+const io = serverCliIo;
+const run = runServerCli;
 
 describe('vigil server token', () => {
   it('creates tenants and tokens, lists them without the secret, and revokes', async () => {

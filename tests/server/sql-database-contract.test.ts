@@ -9,6 +9,10 @@ import { openPostgresDatabase } from '../../src/server/database/postgres-databas
 import type { SqlDatabase } from '../../src/server/database/sql-database.js';
 import { createDatabase, sharedAdminUrl } from '../helpers/postgres-cluster.js';
 import { needsTools } from '../helpers/system-tool.js';
+import { openSqliteDatabase } from '../../src/server/database/sqlite-database.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 
 interface Implementation {
   name: 'sqlite' | 'postgres';
@@ -17,10 +21,13 @@ interface Implementation {
 }
 
 const IMPLEMENTATIONS: Implementation[] = [
+  { name: 'sqlite', open: async () => openSqliteDatabase(path.join(await mkdtemp(path.join(tmpdir(), 'vigil-contract-')), 'contract.db')) },
   { name: 'postgres', open: async () => openPostgresDatabase(await createDatabase(await sharedAdminUrl()), { poolSize: 4 }) },
 ];
 
-describe.each(IMPLEMENTATIONS)('SqlDatabase contract: $name', needsTools('initdb', 'pg_ctl'), (impl) => {
+for (const impl of IMPLEMENTATIONS) describe(`SqlDatabase contract: ${impl.name}`, impl.name === 'postgres' ? needsTools('initdb', 'pg_ctl') : {}, () => contract(impl));
+
+function contract(impl: Implementation): void {
   let db: SqlDatabase;
   let bytesType: string;
   beforeAll(async () => {
@@ -113,4 +120,4 @@ describe.each(IMPLEMENTATIONS)('SqlDatabase contract: $name', needsTools('initdb
     if (impl.name === 'sqlite') expect(typeof v).toBe('number');
     else expect(v).toBeUndefined();
   });
-});
+}

@@ -31,12 +31,6 @@ function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>)
   }
 }
 
-export const SERVER_DATABASE_HELP = `  migrate [--db FILE|URL]    apply pending schema migrations (SQLite file or postgres:// URL)
-  move-to-postgres --from FILE --to URL
-                             copy a stopped server's SQLite database into an empty
-                             PostgreSQL database; prints row counts per table
-`;
-
 async function openPostgres(url: string, io: CliIo): Promise<SqlDatabase | undefined> {
   try {
     return await openPostgresDatabase(url, { poolSize: 2, applicationName: 'vigil-server-cli' });

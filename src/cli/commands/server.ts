@@ -28,7 +28,7 @@ import { buildServer, DEFAULT_ENROLL_ADDRESS_RATE_LIMIT } from '../../server/ser
 import { notifyMain } from './server-notify.js';
 import { notifyTuningFromEnv, NotifyTuningError } from '../../server/notify/notify-tuning.js';
 
-const HELP = `usage: vigil server <start | token create | token list | token revoke | admin-token reset> [options]
+const HELP = `usage: vigil server <start | token create | token list | token revoke | admin-token reset | migrate | move-to-postgres | ...> [options]
 
   start                      run the reference backend (fleet page at /, API under /v1)
       --db FILE|URL          SQLite database file, or postgres://user:pass@host/db for PostgreSQL
@@ -68,6 +68,10 @@ const HELP = `usage: vigil server <start | token create | token list | token rev
   backup --to FILE           copy the database while the server runs (SQLite online backup;
                              consistent, mode 0600; FILE must not exist). For PostgreSQL use pg_dump
   notify add|list|test|remove   notification channels (vigil server notify --help)
+  migrate [--db FILE|URL]    apply pending schema migrations (SQLite file or postgres:// URL)
+  move-to-postgres --from FILE --to URL
+                             copy a stopped server's SQLite database into an empty
+                             PostgreSQL database; prints row counts per table
 `;
 
 const DEFAULT_PORT = 8740;
@@ -140,6 +144,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (sub === 'backup') return backup(rest, io);
   if (sub === 'notify') return notifyMain(rest, io);
   if (sub === 'pack' || sub === 'scan' || sub === 'heartbeat') return (await import('./server-fleet.js')).fleetMain(sub, rest, io);
+  if (sub === 'migrate') return (await import('./server-database.js')).migrateCommand(rest, io);
+  if (sub === 'move-to-postgres') return (await import('./server-database.js')).moveToPostgresCommand(rest, io);
   throw new UsageError(`unknown server command "${sub}"\n\n${HELP}`);
 }
 

@@ -3,16 +3,9 @@
  * is SQLite, a postgres:// URL PostgreSQL (sql-database.ts, databaseKind).
  */
 import * as path from 'node:path';
-import { databaseKind, redactDatabaseUrl, type SqlDatabase } from './sql-database.js';
+import { databaseKind, type SqlDatabase } from './sql-database.js';
 import { openSqliteDatabase } from './sqlite-database.js';
 import { storageOver, type Storage } from './storage.js';
-
-export class DatabaseOpenError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DatabaseOpenError';
-  }
-}
 
 /** A SQLite path resolved against `cwd`; a PostgreSQL URL as given. */
 export function resolveDatabaseLocation(value: string, cwd: string): string {
@@ -21,9 +14,8 @@ export function resolveDatabaseLocation(value: string, cwd: string): string {
 
 /** Opens and migrates the database `location` names. Errors name it redacted, never with a password. */
 export async function openSqlDatabase(location: string): Promise<SqlDatabase> {
-  if (databaseKind(location) === 'postgres') {
-    throw new DatabaseOpenError(`cannot open ${redactDatabaseUrl(location)}: PostgreSQL support is not in this build`);
-  }
+  // Loaded only when asked for: a SQLite server never loads pg.
+  if (databaseKind(location) === 'postgres') return (await import('./postgres-schema.js')).openMigratedPostgresDatabase(location);
   return openSqliteDatabase(location);
 }
 

@@ -166,7 +166,18 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return reply.code(404).send(e.body());
   });
 
+  // Liveness: the process answers. Readiness (for a load balancer's health check): it can
+  // also reach its database within 2 s; a process that cannot is taken out of rotation
+  // instead of failing every device request it is sent.
   app.get(API_PATHS.healthz, async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    const problem = await databaseReachable(ctx.storage, 2000);
+    if (problem) {
+      log.warn('not ready: the database cannot be reached', { problem });
+      return reply.code(503).send({ ok: false, database: 'unreachable' });
+    }
+    return { ok: true, database: 'ok' };
+  });
   registerIngestRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerFleetPageRoutes(app, ctx);
@@ -210,6 +221,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.addHook('onClose', async () => clearInterval(retention));
 
   return app;
+}
+
+/** Undefined when `SELECT 1` answers within `timeoutMs`; otherwise what went wrong (never the URL). */
+async function databaseReachable(storage: Storage, timeoutMs: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs)));
+  try {
+    return await Promise.race([storage.database.get('SELECT 1 AS one').then(() => undefined), timeout]);
+  } catch (err) {
+    return (err as Error).message.slice(0, 300);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A request URL without its query string or fragment, cut to 200 characters: what logs and errors may show. */

@@ -321,7 +321,7 @@ async function start(argv: string[], io: CliIo): Promise<number> {
   const shown = redactDatabaseUrl(file);
   let storage: Storage;
   try {
-    storage = await openStorage(file);
+    storage = await openStorage(file, { onConnectionError: (err) => log.warn('a database connection failed; it is replaced when next needed', { problem: err.message.split(file).join(shown).slice(0, 300) }) });
   } catch (err) {
     io.stderr(`vigil server: cannot open the database ${shown}: ${(err as Error).message.split(file).join(shown)}\n`);
     return EXIT.usage;

@@ -13,12 +13,22 @@ export function resolveDatabaseLocation(value: string, cwd: string): string {
 }
 
 /** Opens and migrates the database `location` names. Errors name it redacted, never with a password. */
-export async function openSqlDatabase(location: string): Promise<SqlDatabase> {
+export async function openSqlDatabase(location: string, opts: OpenOptions = {}): Promise<SqlDatabase> {
   // Loaded only when asked for: a SQLite server never loads pg.
-  if (databaseKind(location) === 'postgres') return (await import('./postgres-schema.js')).openMigratedPostgresDatabase(location);
+  if (databaseKind(location) === 'postgres') {
+    return (await import('./postgres-schema.js')).openMigratedPostgresDatabase(location, opts.onConnectionError ? { onIdleError: opts.onConnectionError } : {});
+  }
   return openSqliteDatabase(location);
 }
 
-export async function openStorage(location: string): Promise<Storage> {
-  return storageOver(await openSqlDatabase(location));
+export interface OpenOptions {
+  /**
+   * A pooled PostgreSQL connection failed while idle (the database restarted, a network
+   * blip): the pool drops it and opens another when needed; the server logs it.
+   */
+  onConnectionError?: (err: Error) => void;
+}
+
+export async function openStorage(location: string, opts: OpenOptions = {}): Promise<Storage> {
+  return storageOver(await openSqlDatabase(location, opts));
 }

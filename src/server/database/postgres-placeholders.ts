@@ -24,6 +24,20 @@ function preview(sql: string, at: number): string {
   return JSON.stringify(sql.slice(Math.max(0, at - 20), at + 20));
 }
 
+/**
+ * The index of the quote that closes the one at `start` (a doubled quote is an escaped one;
+ * with `backslash`, so is a quote after a backslash), or undefined when none does.
+ */
+function closingQuote(sql: string, start: number, quote: "'" | '"', backslash: boolean): number | undefined {
+  for (let j = start + 1; j < sql.length; ) {
+    if (backslash && sql[j] === '\\') j += 2;
+    else if (sql[j] !== quote) j++;
+    else if (sql[j + 1] === quote) j += 2;
+    else return j;
+  }
+  return undefined;
+}
+
 /** `?` → `$1..$n` outside strings, identifiers and comments; throws on an unterminated one. */
 export function numberPlaceholders(sql: string): NumberedSql {
   let out = '';
@@ -42,39 +56,11 @@ export function numberPlaceholders(sql: string): NumberedSql {
     } else if (c === "'") {
       // E'...' (escape string): a backslash escapes the next character.
       const escaped = i > 0 && /[eE]/.test(sql[i - 1]!) && (i < 2 || !/[\w$]/.test(sql[i - 2]!));
-      const start = i;
-      let j = i + 1;
-      for (;;) {
-        if (j >= n) unterminated('string literal', start);
-        if (escaped && sql[j] === '\\') {
-          j += 2;
-          continue;
-        }
-        if (sql[j] === "'") {
-          if (sql[j + 1] === "'") {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        j++;
-      }
+      const j = closingQuote(sql, i, "'", escaped) ?? unterminated('string literal', i);
       out += sql.slice(i, j + 1);
       i = j + 1;
     } else if (c === '"') {
-      const start = i;
-      let j = i + 1;
-      for (;;) {
-        if (j >= n) unterminated('quoted identifier', start);
-        if (sql[j] === '"') {
-          if (sql[j + 1] === '"') {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        j++;
-      }
+      const j = closingQuote(sql, i, '"', false) ?? unterminated('quoted identifier', i);
       out += sql.slice(i, j + 1);
       i = j + 1;
     } else if (c === '-' && sql[i + 1] === '-') {

@@ -225,7 +225,6 @@ export class Reporter {
       tenant: res.value.tenant,
       enrolledAt: this.now().toISOString(),
     };
-    this.st.serverHeartbeatIntervalSec = res.value.heartbeatIntervalSec;
     try {
       await this.opts.credentials.save(credential);
     } catch (err) {
@@ -233,6 +232,9 @@ export class Reporter {
       this.log.error('cannot store the device credential', { error: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
     }
     this.log.info('enrolled', { deviceId: credential.deviceId, tenant: credential.tenant.name, reenrolled: res.value.reenrolled });
+    // With the credential, in the same tick: the state never shows the server's interval
+    // without the device id it was given for.
+    this.st.serverHeartbeatIntervalSec = res.value.heartbeatIntervalSec;
     this.adopt(credential);
     return { ok: true, credential };
   }

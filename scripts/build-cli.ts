@@ -88,7 +88,7 @@ const zodEnglishOnly: esbuild.Plugin = {
   },
 };
 
-export async function buildCli(opts: { outDir?: string; metafile?: string } = {}): Promise<string> {
+export async function buildCli(opts: { outDir?: string; metafile?: string; minify?: boolean } = {}): Promise<string> {
   const outdir = opts.outDir ?? path.join(root, 'dist/cli');
   const commandsDir = path.join(root, 'src/cli/commands');
   const commands = readdirSync(commandsDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
@@ -105,7 +105,8 @@ export async function buildCli(opts: { outDir?: string; metafile?: string } = {}
     target: 'node20',
     // Prefer the packages' ES builds (pkijs, asn1js): smaller, and unused exports drop out.
     mainFields: ['module', 'main'],
-    minify: true,
+    // `--no-minify` (to read a CPU profile by function name); what ships is minified.
+    minify: opts.minify ?? true,
     // Names stay readable in stack traces and in `err.name` checks.
     keepNames: true,
     external: SERVER_EXTERNALS,
@@ -132,6 +133,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
   const out = arg('--out');
   const meta = arg('--meta');
-  const file = await buildCli({ ...(out ? { outDir: path.resolve(out) } : {}), ...(meta ? { metafile: path.resolve(meta) } : {}) });
+  const file = await buildCli({
+    ...(out ? { outDir: path.resolve(out) } : {}),
+    ...(meta ? { metafile: path.resolve(meta) } : {}),
+    ...(process.argv.includes('--no-minify') ? { minify: false } : {}),
+  });
   console.log(`cli: ${path.relative(root, file)}`);
 }

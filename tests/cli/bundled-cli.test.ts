@@ -6,7 +6,8 @@
  * chunk that fails to load, an external that does not resolve) fails here.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -66,10 +67,18 @@ function staticClosure(file: string, seen = new Set<string>()): Set<string> {
   return seen;
 }
 
-function packagesLoadedBy(command: string): Set<string> {
+/** ... and every file it may load later (dynamic imports too). */
+function fullClosure(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  for (const i of meta.outputs[file]?.imports ?? []) if (!i.external && (i.kind === 'import-statement' || i.kind === 'dynamic-import')) fullClosure(i.path, seen);
+  return seen;
+}
+
+function packagesLoadedBy(command: string, closure: (file: string) => Set<string> = staticClosure): Set<string> {
   const entry = Object.keys(meta.outputs).find((f) => f.endsWith(`/cli/commands/${command}.js`))!;
   const pkgs = new Set<string>();
-  for (const f of staticClosure(entry)) {
+  for (const f of closure(entry)) {
     for (const input of Object.keys(meta.outputs[f]!.inputs)) {
       const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
       if (m) pkgs.add(m[1]!);
@@ -117,6 +126,28 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     expect(ScanReportSchema.parse(JSON.parse(stdout)).installs[0]).toMatchObject({ version: '18.12.425' });
   });
 
+  it('takes a built-in pack validated at build time only while its file is unchanged', () => {
+    const file = path.join(out, 'core/pack/builtin/3cx-2023.json');
+    const original = readFileSync(file, 'utf8');
+    // The bundle carries the file's hash (and its validated pack) from the build.
+    const sha256 = createHash('sha256').update(original).digest('hex');
+    expect(readdirSync(path.join(out, 'cli')).some((f) => f.endsWith('.js') && readFileSync(path.join(out, 'cli', f), 'utf8').includes(sha256))).toBe(true);
+    const root = path.join(work, 'empty-for-packs');
+    mkdirSync(path.join(root, 'Windows/System32'), { recursive: true });
+    try {
+      writeFileSync(file, JSON.stringify({ ...(JSON.parse(original) as object), title: 'Edited beside the bundle' }));
+      const edited = vigil(['check', '--json', '--root', root]);
+      expect(edited.status).toBe(0);
+      expect(ScanReportSchema.parse(JSON.parse(edited.stdout)).packs.map((p) => p.title)).toContain('Edited beside the bundle');
+      writeFileSync(file, JSON.stringify({ ...(JSON.parse(original) as object), title: 42 }));
+      const broken = vigil(['check', '--json', '--root', root]);
+      expect(broken.status).toBe(64);
+      expect(broken.stderr).toMatch(/3cx-2023\.json.*title/s);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
   it('runs the server command with its dependencies outside the bundle (better-sqlite3)', () => {
     const r = vigil(['server', 'token', 'create', '--tenant', 'Bundle Test', '--db', path.join(work, 'server.db'), '--json']);
     expect(r.stderr).toBe('');
@@ -132,7 +163,10 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     // proxy; systeminformation only to probe the stable id; the server's packages never.
     for (const pkg of ['pkijs', 'asn1js', 'undici', 'systeminformation', 'fastify', 'better-sqlite3']) expect(check.has(pkg), `check loads ${pkg}`).toBe(false);
     for (const pkg of ['pkijs', 'undici', 'systeminformation', 'fastify']) expect(run.has(pkg), `run loads ${pkg}`).toBe(false);
-    expect(verify.has('pkijs')).toBe(true);
+    // verify: pkijs once the file turns out to be signed (after its hashing has started on
+    // a worker thread); zod only on Windows, for the OS trust adapter's JSON.
+    expect(verify.has('pkijs'), 'verify loads pkijs before it runs').toBe(false);
+    expect(packagesLoadedBy('verify', fullClosure).has('pkijs')).toBe(true);
     expect(verify.has('zod'), 'verify loads zod').toBe(false);
     expect(check.has('zod')).toBe(true);
   });

@@ -107,7 +107,8 @@ describe('vigil verify of a large signed PE hashes on a worker thread', needsToo
     files.nested = path.join(dir, 'big-nested.exe');
     osslsign(pki, sha1, files.nested, { nest: true, withRoot: true, timestamp: true });
     const tampered = readFileSync(files.sha256);
-    tampered[securityDirectory(tampered).offset - 4096] ^= 0xff; // one byte of .rdata
+    const at = securityDirectory(tampered).offset - 4096; // one byte of .rdata
+    tampered[at] = tampered[at]! ^ 0xff;
     files.tampered = path.join(dir, 'big-tampered.exe');
     writeFileSync(files.tampered, tampered);
   }, 120_000);

@@ -14,7 +14,7 @@ import type { RandomAccessFile } from '../os/target-fs.js';
 import { FsAccessError } from '../os/target-fs.js';
 import { IMAGE_DIRECTORY_ENTRY_SECURITY, PeFormatError, readPeHeaders, type PeHeaders } from '../pe/pe-headers.js';
 import type { ExtraData, SignatureVerification } from '../../shared/signature.js';
-import { hashRangesOnWorker, WORKER_MIN_BYTES, type WorkerHashing } from './image-digest-worker.js';
+import { hashRangesOnWorker, WORKER_MIN_BYTES, workerCanHelp, type WorkerHashing } from './image-digest-worker.js';
 import type { OsTrustAdapter } from './os-trust.js';
 import { authenticodeDigestRanges, hashRanges, type ReadIntoFile } from './pe-image-digest.js';
 import { combinedStatus, NO_FLAGS } from './verification-outcome.js';
@@ -120,7 +120,7 @@ async function verifyInner(file: RandomAccessFile, opts: VerifyAuthenticodeOptio
   const ranges = authenticodeDigestRanges(headers, table);
   const given = opts.imageDigests;
   const early: WorkerHashing | undefined =
-    opts.hashOnWorker !== false && !given?.has('sha256') && hasDescriptor(file) && file.size >= WORKER_MIN_BYTES
+    opts.hashOnWorker !== false && !given?.has('sha256') && hasDescriptor(file) && file.size >= WORKER_MIN_BYTES && workerCanHelp()
       ? hashRangesOnWorker(file.fd, ranges, ['sha256'])
       : undefined;
   try {

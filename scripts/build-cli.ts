@@ -53,6 +53,13 @@ const REWRITES: Record<string, { from: string; to: (ctx: RewriteContext) => stri
       to: (ctx) => `const PREVALIDATED_BUILTINS: Readonly<Record<string, PrevalidatedPack>> | undefined = ${JSON.stringify(ctx.prevalidated)};`,
     },
   ],
+  'src/cli/main.ts': [
+    {
+      // The commands shipped as CommonJS files too, run with V8's code cache (see below).
+      from: 'const SCRIPT_COMMANDS: readonly string[] = [];',
+      to: () => `const SCRIPT_COMMANDS: readonly string[] = ${JSON.stringify(SCRIPT_COMMANDS)};`,
+    },
+  ],
   'src/core/version.ts': [
     {
       from: "(require('../../package.json') as { version: string }).version",
@@ -73,14 +80,15 @@ function prevalidateBuiltins(): Record<string, PrevalidatedPack> {
   return out;
 }
 
-const rewritePaths: esbuild.Plugin = {
+/** `required`: the files the build must have rewritten (the ES build has them all). */
+const rewritePaths = (required: readonly string[]): esbuild.Plugin => ({
   name: 'vigil-bundle-paths',
   setup(build) {
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
     const ctx: RewriteContext = { version: pkg.version, prevalidated: prevalidateBuiltins() };
-    const files = Object.keys(REWRITES).map((f) => path.join(root, f));
+    const files = required.map((f) => path.join(root, f));
     const seen = new Set<string>();
-    build.onLoad({ filter: /[\\/]src[\\/]core[\\/](pack[\\/]load|version)\.ts$/ }, (args) => {
+    build.onLoad({ filter: /[\\/]src[\\/](core[\\/]pack[\\/]load|core[\\/]version|cli[\\/]main)\.ts$/ }, (args) => {
       const rel = path.relative(root, args.path).split(path.sep).join('/');
       const rules = REWRITES[rel];
       if (!rules) return undefined;
@@ -99,7 +107,7 @@ const rewritePaths: esbuild.Plugin = {
       if (missed.length) throw new Error(`the bundle no longer includes ${missed.join(', ')}: update scripts/build-cli.ts`);
     });
   },
-};
+});
 
 /**
  * zod re-exports all of its ~50 message locales (`z.locales`, `core.locales`): 260 KB of the
@@ -145,6 +153,47 @@ const builtinsThroughRequire: esbuild.Plugin = {
   },
 };
 
+/**
+ * The commands RMM scripts start on every PC, again and again, also as one CommonJS file
+ * each (dist/cli/<name>.cjs), which main.js runs through src/cli/command-script.ts with
+ * V8's code cache: Node 20 caches no compiled ES modules, and a clean-PC check spent about
+ * 40 ms compiling its chunks. One file per command, nothing split out: what the command
+ * loads only when needed (pkijs) is wrapped by esbuild to run only when first imported,
+ * and compiled (then cached) only once called.
+ */
+export const SCRIPT_COMMANDS = ['check', 'verify'];
+
+async function buildCommandScripts(outdir: string, minify: boolean): Promise<void> {
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: SCRIPT_COMMANDS.map((c) => path.join(root, 'src/cli/commands', `${c}.ts`)),
+    outdir,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    minify,
+    keepNames: true,
+    external: SERVER_EXTERNALS,
+    // The sources' import.meta.url (the built-in packs' folder) is this file's URL.
+    define: { 'import.meta.url': '__vigilScriptUrl' },
+    banner: { js: 'var __vigilScriptUrl=require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [rewritePaths(['src/core/version.ts']), zodEnglishOnly],
+    legalComments: 'none',
+    sourcemap: false,
+    logLevel: 'warning',
+    write: false,
+  });
+  for (const out of result.outputFiles) {
+    // vm.Script runs these without a dynamic-import hook: every import() must have been
+    // bundled into a plain function call.
+    if (/\bimport\(/.test(out.text)) throw new Error(`${path.relative(root, out.path)} still holds a dynamic import(); bundle it or leave the command out of SCRIPT_COMMANDS`);
+    writeFileSync(out.path, out.contents);
+  }
+}
+
 export async function buildCli(opts: { outDir?: string; metafile?: string; minify?: boolean } = {}): Promise<string> {
   const outdir = opts.outDir ?? path.join(root, 'dist/cli');
   const commandsDir = path.join(root, 'src/cli/commands');
@@ -170,7 +219,7 @@ export async function buildCli(opts: { outDir?: string; metafile?: string; minif
     // Bundled CommonJS packages (undici, systeminformation) call require() for Node's
     // built-in modules; an ES module has no require of its own.
     banner: { js: "import{createRequire as __vigilRequire}from'node:module';const require=__vigilRequire(import.meta.url);" },
-    plugins: [rewritePaths, zodEnglishOnly, builtinsThroughRequire],
+    plugins: [rewritePaths(Object.keys(REWRITES)), zodEnglishOnly, builtinsThroughRequire],
     legalComments: 'none',
     sourcemap: false,
     logLevel: 'warning',
@@ -178,6 +227,7 @@ export async function buildCli(opts: { outDir?: string; metafile?: string; minif
   });
   // `--meta FILE`: what each output holds (https://esbuild.github.io/analyze/ reads it).
   if (opts.metafile !== undefined) writeFileSync(opts.metafile, JSON.stringify(result.metafile));
+  await buildCommandScripts(outdir, opts.minify ?? true);
   // The built-in packs the bundle reads (see REWRITES), where tsc's output also reads them.
   const packsFrom = BUILTIN_PACKS_DIR;
   const packsTo = path.join(path.dirname(outdir), 'core/pack/builtin');

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -44,7 +44,9 @@ afterAll(() => {
 });
 
 function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+  // The code caches of check and verify go to a folder of this test, not the user's.
+  const cacheHome = { XDG_CACHE_HOME: path.join(work, 'xdg-cache') };
+  return spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, ...cacheHome, ...env }, timeout: 30_000 });
 }
 
 /** A Windows-layout root with a 3CX per-user install of this version (18.12.416 is a compromised build in the built-in pack). */
@@ -114,6 +116,29 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     expect(r.status).toBe(2);
   });
 
+  it('runs check and verify from their CommonJS files with a code cache made by the first run and used by the next', () => {
+    const cacheHome = path.join(work, 'xdg-fresh');
+    const cacheDir = path.join(cacheHome, 'vigil/compile-cache/v8-scripts');
+    const root = path.join(work, 'empty-cached');
+    mkdirSync(path.join(root, 'Windows/System32'), { recursive: true });
+    const first = vigil(['check', '--json', '--root', root], { XDG_CACHE_HOME: cacheHome });
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    const caches = readdirSync(cacheDir);
+    expect(caches).toEqual([expect.stringMatching(/^check-[0-9a-f]{16}-\w+\.cache$/)]);
+    const written = readFileSync(path.join(cacheDir, caches[0]!));
+    const second = vigil(['check', '--json', '--root', root], { XDG_CACHE_HOME: cacheHome });
+    expect(second.status).toBe(0);
+    const verdict = (r: typeof first) => ScanReportSchema.parse(JSON.parse(r.stdout)).verdict;
+    expect(verdict(second)).toEqual(verdict(first));
+    // Used, not rewritten (a refused cache would have been replaced by a new one).
+    expect(readFileSync(path.join(cacheDir, caches[0]!)).equals(written)).toBe(true);
+    // No cache when the user turned Node's compile cache off.
+    const off = path.join(work, 'xdg-off');
+    expect(vigil(['check', '--json', '--root', root], { XDG_CACHE_HOME: off, NODE_DISABLE_COMPILE_CACHE: '1' }).status).toBe(0);
+    expect(existsSync(off)).toBe(false);
+  });
+
   it('is what the Electron app imports: runCli offers only the endpoint commands', async () => {
     const { runCli } = (await import(pathToFileURL(cli).href)) as { runCli: (argv: string[], io: CliIo, opts?: { only?: readonly string[] }) => Promise<number> };
     let stdout = '';
@@ -155,6 +180,9 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ tenant: { name: 'Bundle Test' }, enrollToken: expect.stringMatching(/^vigil_enroll_/) });
   });
 
+  // The ES-module files of the commands (check and verify also ship as one CommonJS file
+  // each, which main.js runs; their lazily-needed packages are then compiled only when first
+  // called, see scripts/build-cli.ts).
   it('loads for each command only what that command needs before it runs', () => {
     const check = packagesLoadedBy('check');
     const verify = packagesLoadedBy('verify');

@@ -1,11 +1,12 @@
 /**
  * V8's heap growth for the long-running agent (`vigil run`). After each full collection V8
  * lets the old generation grow to a multiple of what survived before it collects again; for
- * an idle process that multiple approaches 4. The agent's live heap is about 11 MB, and the
- * little garbage each 2 s watch cycle and 10 s heartbeat promotes (about 7 MB an hour,
- * measured with --trace-gc) then piles up for hours before the next full collection: RSS
- * that climbs by 8 to 11 MB an hour in a soak, though nothing leaks. A fixed growth of a
- * quarter collects it every quarter of an hour or so, at about 20 ms of CPU each time.
+ * an idle process with Node's default heap limit that multiple approaches 4. The agent's
+ * live heap is about 11 MB, and the little garbage each 2 s watch cycle and 10 s heartbeat
+ * promotes (about 7 MB an hour, measured with --trace-gc) then piles up for hours before the
+ * next full collection, some 30 MB later: RSS that climbs by 8 to 11 MB an hour in a soak,
+ * though nothing leaks. With a fixed growth of a quarter the next collection comes after
+ * V8's minimum step (8 MB) instead, about an hour at that rate, at some 20 ms of CPU.
  *
  * V8 reads this flag each time it computes the next limit, so setting it at run time
  * takes effect from the next full collection. A growth the user set on Node's command line

@@ -15,9 +15,12 @@ import { EXIT, isUsageError, type CliIo, type CommandMain } from './io.js';
 const SCRIPT_COMMANDS: readonly string[] = [];
 
 async function loadCommand(name: string, load: () => Promise<{ main: CommandMain }>): Promise<{ main: CommandMain; saveCache?: () => boolean }> {
-  if (!SCRIPT_COMMANDS.includes(name)) return load();
+  // Without a cache folder (the Electron app, which packs only the .js files; or the user
+  // turned compile caches off) the command's ES-module file runs, as everywhere else.
+  const cacheDir = SCRIPT_COMMANDS.includes(name) ? scriptCacheDir() : undefined;
+  if (cacheDir === undefined) return load();
   const { loadCommandScript } = await import('./command-script.js');
-  return loadCommandScript(fileURLToPath(new URL(`./${name}.cjs`, import.meta.url)), scriptCacheDir());
+  return loadCommandScript(fileURLToPath(new URL(`./${name}.cjs`, import.meta.url)), cacheDir);
 }
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {

@@ -38,7 +38,9 @@ export interface VerifyAuthenticodeOptions {
   /**
    * Hash a large file's image (SHA-256) on a worker thread, started before the signature
    * code loads, when the file has a descriptor to share (see image-digest-worker.ts).
-   * Default true; false hashes on this thread only.
+   * Default false: on a busy 2-CPU machine the thread's start (about 70 ms of CPU on
+   * Node 20) made `vigil verify` slower; whether it pays on an idle one is for a quiet
+   * run of bench/verify.bench.ts to say (it times both).
    */
   hashOnWorker?: boolean;
 }
@@ -120,7 +122,7 @@ async function verifyInner(file: RandomAccessFile, opts: VerifyAuthenticodeOptio
   const ranges = authenticodeDigestRanges(headers, table);
   const given = opts.imageDigests;
   const early: WorkerHashing | undefined =
-    opts.hashOnWorker !== false && !given?.has('sha256') && hasDescriptor(file) && file.size >= WORKER_MIN_BYTES && workerCanHelp()
+    opts.hashOnWorker === true && !given?.has('sha256') && hasDescriptor(file) && file.size >= WORKER_MIN_BYTES && workerCanHelp()
       ? hashRangesOnWorker(file.fd, ranges, ['sha256'])
       : undefined;
   try {

@@ -21,7 +21,7 @@ export interface CodeSignatureOptions {
   /** How the file is named in the result; defaults to the path given. */
   displayPath?: string;
   now?: Date;
-  /** See VerifyAuthenticodeOptions.hashOnWorker (default true). */
+  /** See VerifyAuthenticodeOptions.hashOnWorker (default false). */
   hashOnWorker?: boolean;
 }
 
@@ -57,7 +57,7 @@ export async function verifyCodeSignature(hostPath: string, opts: CodeSignatureO
     path: shown,
     ...(opts.osTrust ? { osTrust: opts.osTrust } : {}),
     ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.hashOnWorker === false ? { hashOnWorker: false } : {}),
+    ...(opts.hashOnWorker ? { hashOnWorker: true } : {}),
   }).then((r) =>
     r.status === 'unreadable' && /not a regular file/.test(r.error ?? '')
       ? { ...r, format: 'unknown' as const, status: 'unsupported' as const, error: `${shown} is a folder; only .app bundles on macOS are verified as folders` }

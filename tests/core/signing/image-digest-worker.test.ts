@@ -85,7 +85,7 @@ describe('hashRangesOnWorker', () => {
   });
 });
 
-describe('vigil verify of a large signed PE hashes on a worker thread', needsTools('osslsigncode', 'openssl'), () => {
+describe('verifying a large signed PE with its hashing on a worker thread (hashOnWorker)', needsTools('osslsigncode', 'openssl'), () => {
   let pki: SigningPki;
   const files: Record<'sha256' | 'nested' | 'tampered', string> = { sha256: '', nested: '', tampered: '' };
 
@@ -115,8 +115,8 @@ describe('vigil verify of a large signed PE hashes on a worker thread', needsToo
 
   it('is above the threshold, and the result equals the main thread\'s and osslsigncode\'s digests', async () => {
     for (const name of ['sha256', 'nested'] as const) {
-      const onWorker = await verifyAuthenticodeFile(files[name]);
-      const here = await verifyAuthenticodeFile(files[name], { hashOnWorker: false });
+      const onWorker = await verifyAuthenticodeFile(files[name], { hashOnWorker: true });
+      const here = await verifyAuthenticodeFile(files[name]);
       expect(onWorker.fileSize!, name).toBeGreaterThanOrEqual(WORKER_MIN_BYTES);
       expect(onWorker.status, name).toBe('valid');
       expect(onWorker.signatures.map((s) => s.computedDigest), name).toEqual(here.signatures.map((s) => s.computedDigest));
@@ -132,12 +132,12 @@ describe('vigil verify of a large signed PE hashes on a worker thread', needsToo
         expect(peer.signatures.map((p) => p.calculated), `${name} #${s.index}`).toContain(s.computedDigest);
       }
     }
-    expect((await verifyAuthenticodeFile(files.nested)).signatures.map((s) => s.digestAlgorithm)).toEqual(['sha1', 'sha256']);
+    expect((await verifyAuthenticodeFile(files.nested, { hashOnWorker: true })).signatures.map((s) => s.digestAlgorithm)).toEqual(['sha1', 'sha256']);
   }, 60_000);
 
   it('a byte changed after signing is a digest mismatch on the worker as on the main thread', async () => {
-    const onWorker = await verifyAuthenticodeFile(files.tampered);
-    const here = await verifyAuthenticodeFile(files.tampered, { hashOnWorker: false });
+    const onWorker = await verifyAuthenticodeFile(files.tampered, { hashOnWorker: true });
+    const here = await verifyAuthenticodeFile(files.tampered);
     expect(onWorker.status).toBe('digest-mismatch');
     expect(here.status).toBe('digest-mismatch');
     expect(onWorker.signatures[0]!.computedDigest).toBe(here.signatures[0]!.computedDigest);

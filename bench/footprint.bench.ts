@@ -122,9 +122,9 @@ mkdirSync(csvDir, { recursive: true });
 const csv = path.join(csvDir, 'footprint-samples.csv');
 writeFileSync(
   csv,
-  'process,seconds,rss_kb,hwm_kb,cpu_sec\n' +
+  'process,seconds,rss_kb,hwm_kb,cpu_sec,anon_kb,file_kb\n' +
     (['agent', 'floor'] as const)
-      .flatMap((who) => samples[who].map((s) => `${who},${((s.atMs - t0) / 1000).toFixed(1)},${s.rssKb},${s.hwmKb},${s.cpuSec.toFixed(2)}`))
+      .flatMap((who) => samples[who].map((s) => `${who},${((s.atMs - t0) / 1000).toFixed(1)},${s.rssKb},${s.hwmKb},${s.cpuSec.toFixed(2)},${s.anonKb ?? ''},${s.fileKb ?? ''}`))
       .join('\n') +
     '\n',
 );
@@ -147,6 +147,12 @@ printTable(
       target: `no growth (<= ${GROWTH_TOLERANCE_MB_PER_HOUR} MB/h)`,
       met: ours.growthMbPerHour <= GROWTH_TOLERANCE_MB_PER_HOUR,
     },
+    ...(ours.anonGrowthMbPerHour !== undefined && bare.anonGrowthMbPerHour !== undefined
+      ? [
+          { measure: 'anonymous RSS growth (RssAnon: heap, malloc, buffers)', ours: ours.anonGrowthMbPerHour, peer: bare.anonGrowthMbPerHour, unit: 'MB/h', peerName: 'bare node keeping a 2 s timer' },
+          { measure: 'file-backed RSS growth (RssFile: binary, libraries)', ours: ours.fileGrowthMbPerHour!, peer: bare.fileGrowthMbPerHour!, unit: 'MB/h', peerName: 'bare node keeping a 2 s timer' },
+        ]
+      : []),
     { measure: 'CPU, share of one core (steady window)', ours: ours.cpuPercent, peer: bare.cpuPercent, unit: '%', peerName: 'bare node keeping a 2 s timer' },
   ],
   [

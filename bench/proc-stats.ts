@@ -12,20 +12,34 @@ export interface ProcSample {
   atMs: number;
   rssKb: number;
   hwmKb: number;
+  /**
+   * RssAnon and RssFile (Linux 4.5+): resident anonymous memory (JS heap, malloc, buffers)
+   * and file-backed pages (the node binary, shared libraries). Tells which one grows.
+   */
+  anonKb?: number;
+  fileKb?: number;
   /** utime + stime, in seconds. */
   cpuSec: number;
 }
 
 export class ProcFormatError extends Error {}
 
-/** VmRSS and VmHWM (kB) from the text of /proc/<pid>/status. */
-export function parseProcStatus(text: string): { rssKb: number; hwmKb: number } {
-  const field = (name: string) => {
+/** VmRSS and VmHWM (kB) from the text of /proc/<pid>/status, and RssAnon/RssFile where the kernel has them. */
+export function parseProcStatus(text: string): { rssKb: number; hwmKb: number; anonKb?: number; fileKb?: number } {
+  const optional = (name: string) => {
     const m = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(text);
-    if (!m) throw new ProcFormatError(`/proc/<pid>/status has no "${name}: N kB" line`);
-    return Number(m[1]);
+    return m ? Number(m[1]) : undefined;
   };
-  return { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
+  const field = (name: string) => {
+    const v = optional(name);
+    if (v === undefined) throw new ProcFormatError(`/proc/<pid>/status has no "${name}: N kB" line`);
+    return v;
+  };
+  const out: { rssKb: number; hwmKb: number; anonKb?: number; fileKb?: number } = { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
+  const anon = optional('RssAnon');
+  const file = optional('RssFile');
+  if (anon !== undefined && file !== undefined) Object.assign(out, { anonKb: anon, fileKb: file });
+  return out;
 }
 
 /**
@@ -91,6 +105,9 @@ export interface Footprint {
   peakMb: number;
   /** Least-squares RSS slope over the steady window, MB per hour. */
   growthMbPerHour: number;
+  /** The same slope for RssAnon and RssFile alone, when every steady sample has them. */
+  anonGrowthMbPerHour?: number;
+  fileGrowthMbPerHour?: number;
   /** CPU time over the steady window as a share of one core, percent. */
   cpuPercent: number;
   samples: number;
@@ -107,10 +124,13 @@ export function footprint(samples: readonly ProcSample[], steadyFromMs: number):
   const first = steady[0]!;
   const last = steady[steady.length - 1]!;
   const perMs = slope(steady.map((s) => ({ x: s.atMs, y: mb(s.rssKb) })));
+  const split = steady.every((s) => s.anonKb !== undefined && s.fileKb !== undefined);
+  const perHour = (kb: (s: ProcSample) => number) => slope(steady.map((s) => ({ x: s.atMs, y: mb(kb(s)) }))) * 3_600_000;
   return {
     steadyMb: mb(medianKb),
     peakMb: mb(Math.max(...samples.map((s) => s.hwmKb))),
     growthMbPerHour: perMs * 3_600_000,
+    ...(split ? { anonGrowthMbPerHour: perHour((s) => s.anonKb!), fileGrowthMbPerHour: perHour((s) => s.fileKb!) } : {}),
     cpuPercent: ((last.cpuSec - first.cpuSec) / ((last.atMs - first.atMs) / 1000)) * 100,
     samples: steady.length,
   };

@@ -172,7 +172,7 @@ printTable(
   [
     `check exit code ${verdict.status}, as expected (the planted manifest artefact is amber in the pack, and the stand-in executables carry no VERSIONINFO).`,
     ...(oursMarginal <= 0 || findMarginal <= 0 || walkMarginal <= 0 ? ['A marginal cost at or below zero is within run-to-run noise: that row is not judged (met: NO); rerun on a quieter machine.'] : []),
-    `clean PC, ${CLEAN_RUNS} paired runs, median (min-max): vigil check --json ${spread(cleanCheck)}; node -e 0 ${spread(bareNode)}.`,
+    `clean PC, ${CLEAN_RUNS} paired runs, median (min-max): vigil check --json ${spread(cleanCheck)}; node -e 0 ${spread(bareNode)}. check runs with V8's code cache, written by the uncounted first round.`,
     'Warm cache only: this sandbox cannot drop the page cache. On a real endpoint the walk is cold and reads every directory of every profile from disk; Vigil reads only the folders the packs name, so its gap grows.',
   ],
 );

@@ -13,6 +13,8 @@ export interface ProcessSpec {
   args: readonly string[];
   /** Exit codes that mean the run did its job (anything else fails the bench). */
   okCodes?: readonly number[];
+  /** Added to this process's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ProcessTimes {
@@ -24,7 +26,7 @@ export interface ProcessTimes {
 
 function timeOnce(spec: ProcessSpec): number {
   const t0 = performance.now();
-  const r = spawnSync(spec.cmd, spec.args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const r = spawnSync(spec.cmd, spec.args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26, ...(spec.env ? { env: { ...process.env, ...spec.env } } : {}) });
   const ms = performance.now() - t0;
   if (r.error) throw r.error;
   const ok = spec.okCodes ?? [0];

@@ -17,8 +17,10 @@
 // unbundled dist/cli through src/main's import of it); dist/cli is replaced whole.
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prevalidateBuiltinText, type PrevalidatedPack } from '../src/core/pack/load.js';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -31,33 +33,73 @@ export const SERVER_EXTERNALS = ['better-sqlite3', 'fastify', '@fastify/*', 'pg'
  * dist/core/version.js); in the bundle that code sits in dist/cli/, so the two lines are
  * rewritten, and the build fails if they no longer read as expected.
  */
-const REWRITES: Record<string, { from: string; to: (pkg: { version: string }) => string }> = {
-  'src/core/pack/load.ts': {
-    from: "new URL('./builtin/', import.meta.url)",
-    // dist/cli/<chunk>.js -> dist/core/pack/builtin/ (copied there by this script too).
-    to: () => "new URL('../core/pack/builtin/', import.meta.url)",
-  },
-  'src/core/version.ts': {
-    from: "(require('../../package.json') as { version: string }).version",
-    // The version is fixed at build time (package.json is the one place it is set).
-    to: (pkg) => JSON.stringify(pkg.version),
-  },
+interface RewriteContext {
+  version: string;
+  /** The built-in packs, validated now, by file name (see PREVALIDATED_BUILTINS in load.ts). */
+  prevalidated: Record<string, PrevalidatedPack>;
+}
+
+const REWRITES: Record<string, { from: string; to: (ctx: RewriteContext) => string }[]> = {
+  'src/core/pack/load.ts': [
+    {
+      from: "new URL('./builtin/', import.meta.url)",
+      // dist/cli/<chunk>.js -> dist/core/pack/builtin/ (copied there by this script too).
+      to: () => "new URL('../core/pack/builtin/', import.meta.url)",
+    },
+    {
+      // Validated here, once, instead of by every `vigil check` (a pack file that does not
+      // validate fails the build, naming the field).
+      from: 'const PREVALIDATED_BUILTINS: Readonly<Record<string, PrevalidatedPack>> | undefined = undefined;',
+      to: (ctx) => `const PREVALIDATED_BUILTINS: Readonly<Record<string, PrevalidatedPack>> | undefined = ${JSON.stringify(ctx.prevalidated)};`,
+    },
+  ],
+  'src/cli/main.ts': [
+    {
+      // The commands shipped as CommonJS files too, run with V8's code cache (see below).
+      from: 'const SCRIPT_COMMANDS: readonly string[] = [];',
+      to: () => `const SCRIPT_COMMANDS: readonly string[] = ${JSON.stringify(SCRIPT_COMMANDS)};`,
+    },
+  ],
+  'src/core/version.ts': [
+    {
+      from: "(require('../../package.json') as { version: string }).version",
+      // The version is fixed at build time (package.json is the one place it is set).
+      to: (ctx) => JSON.stringify(ctx.version),
+    },
+  ],
 };
 
-const rewritePaths: esbuild.Plugin = {
+const BUILTIN_PACKS_DIR = path.join(root, 'src/core/pack/builtin');
+
+function prevalidateBuiltins(): Record<string, PrevalidatedPack> {
+  const out: Record<string, PrevalidatedPack> = {};
+  for (const name of readdirSync(BUILTIN_PACKS_DIR).filter((n) => n.endsWith('.json')).sort()) {
+    const file = path.join(BUILTIN_PACKS_DIR, name);
+    out[name] = prevalidateBuiltinText(readFileSync(file, 'utf8'), file);
+  }
+  return out;
+}
+
+/** `required`: the files the build must have rewritten (the ES build has them all). */
+const rewritePaths = (required: readonly string[]): esbuild.Plugin => ({
   name: 'vigil-bundle-paths',
   setup(build) {
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
-    const files = Object.keys(REWRITES).map((f) => path.join(root, f));
+    const ctx: RewriteContext = { version: pkg.version, prevalidated: prevalidateBuiltins() };
+    const files = required.map((f) => path.join(root, f));
     const seen = new Set<string>();
-    build.onLoad({ filter: /[\\/]src[\\/]core[\\/](pack[\\/]load|version)\.ts$/ }, (args) => {
+    build.onLoad({ filter: /[\\/]src[\\/](core[\\/]pack[\\/]load|core[\\/]version|cli[\\/]main)\.ts$/ }, (args) => {
       const rel = path.relative(root, args.path).split(path.sep).join('/');
-      const rule = REWRITES[rel];
-      if (!rule) return undefined;
-      const text = readFileSync(args.path, 'utf8');
-      if (text.split(rule.from).length !== 2) throw new Error(`${rel}: expected exactly one "${rule.from}" to rewrite for the bundle`);
+      const rules = REWRITES[rel];
+      if (!rules) return undefined;
+      let text = readFileSync(args.path, 'utf8');
+      for (const rule of rules) {
+        if (text.split(rule.from).length !== 2) throw new Error(`${rel}: expected exactly one "${rule.from}" to rewrite for the bundle`);
+        // A function replacement: the JSON may hold "$&" and other replacement patterns.
+        text = text.replace(rule.from, () => rule.to(ctx));
+      }
       seen.add(args.path);
-      return { contents: text.replace(rule.from, rule.to(pkg)), loader: 'ts' };
+      return { contents: text, loader: 'ts' };
     });
     build.onEnd((result) => {
       if (result.errors.length) return;
@@ -65,7 +107,7 @@ const rewritePaths: esbuild.Plugin = {
       if (missed.length) throw new Error(`the bundle no longer includes ${missed.join(', ')}: update scripts/build-cli.ts`);
     });
   },
-};
+});
 
 /**
  * zod re-exports all of its ~50 message locales (`z.locales`, `core.locales`): 260 KB of the
@@ -88,7 +130,71 @@ const zodEnglishOnly: esbuild.Plugin = {
   },
 };
 
-export async function buildCli(opts: { outDir?: string; metafile?: string } = {}): Promise<string> {
+/**
+ * Node's built-in modules are loaded with require(), not as ES modules. Importing a
+ * built-in from an ES module makes Node build its ES facade, which reads every export once,
+ * lazy getters included: `import { realpathSync } from 'node:fs'` reads fs.ReadStream and
+ * so loads node:stream and its dozen internal modules, `node:crypto` its whole WebCrypto
+ * implementation (about 10 ms of a clean-PC check, measured on Node 20). esbuild's
+ * CommonJS interop reads a property only when the code uses it. node:module stays an
+ * import: the banner's createRequire comes from it.
+ */
+const builtinsThroughRequire: esbuild.Plugin = {
+  name: 'builtins-through-require',
+  setup(build) {
+    const bare = new Set(builtinModules);
+    build.onResolve({ filter: /^[a-z_/:]+$/ }, (args) => {
+      if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return undefined;
+      const name = args.path.startsWith('node:') ? args.path : bare.has(args.path) ? `node:${args.path}` : undefined;
+      if (!name || name === 'node:module') return undefined;
+      return { path: name, namespace: 'node-builtin' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/**
+ * The commands RMM scripts start on every PC, again and again, also as one CommonJS file
+ * each (dist/cli/<name>.cjs), which main.js runs through src/cli/command-script.ts with
+ * V8's code cache: Node 20 caches no compiled ES modules, and a clean-PC check spent about
+ * 40 ms compiling its chunks. One file per command, nothing split out: what the command
+ * loads only when needed (pkijs) is wrapped by esbuild to run only when first imported,
+ * and compiled (then cached) only once called.
+ */
+export const SCRIPT_COMMANDS = ['check', 'verify'];
+
+async function buildCommandScripts(outdir: string, minify: boolean): Promise<void> {
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: SCRIPT_COMMANDS.map((c) => path.join(root, 'src/cli/commands', `${c}.ts`)),
+    outdir,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    minify,
+    keepNames: true,
+    external: SERVER_EXTERNALS,
+    // The sources' import.meta.url (the built-in packs' folder) is this file's URL.
+    define: { 'import.meta.url': '__vigilScriptUrl' },
+    banner: { js: 'var __vigilScriptUrl=require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [rewritePaths(['src/core/version.ts']), zodEnglishOnly],
+    legalComments: 'none',
+    sourcemap: false,
+    logLevel: 'warning',
+    write: false,
+  });
+  for (const out of result.outputFiles) {
+    // vm.Script runs these without a dynamic-import hook: every import() must have been
+    // bundled into a plain function call.
+    if (/\bimport\(/.test(out.text)) throw new Error(`${path.relative(root, out.path)} still holds a dynamic import(); bundle it or leave the command out of SCRIPT_COMMANDS`);
+    writeFileSync(out.path, out.contents);
+  }
+}
+
+export async function buildCli(opts: { outDir?: string; metafile?: string; minify?: boolean } = {}): Promise<string> {
   const outdir = opts.outDir ?? path.join(root, 'dist/cli');
   const commandsDir = path.join(root, 'src/cli/commands');
   const commands = readdirSync(commandsDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
@@ -105,14 +211,15 @@ export async function buildCli(opts: { outDir?: string; metafile?: string } = {}
     target: 'node20',
     // Prefer the packages' ES builds (pkijs, asn1js): smaller, and unused exports drop out.
     mainFields: ['module', 'main'],
-    minify: true,
+    // `--no-minify` (to read a CPU profile by function name); what ships is minified.
+    minify: opts.minify ?? true,
     // Names stay readable in stack traces and in `err.name` checks.
     keepNames: true,
     external: SERVER_EXTERNALS,
     // Bundled CommonJS packages (undici, systeminformation) call require() for Node's
     // built-in modules; an ES module has no require of its own.
     banner: { js: "import{createRequire as __vigilRequire}from'node:module';const require=__vigilRequire(import.meta.url);" },
-    plugins: [rewritePaths, zodEnglishOnly],
+    plugins: [rewritePaths(Object.keys(REWRITES)), zodEnglishOnly, builtinsThroughRequire],
     legalComments: 'none',
     sourcemap: false,
     logLevel: 'warning',
@@ -120,8 +227,9 @@ export async function buildCli(opts: { outDir?: string; metafile?: string } = {}
   });
   // `--meta FILE`: what each output holds (https://esbuild.github.io/analyze/ reads it).
   if (opts.metafile !== undefined) writeFileSync(opts.metafile, JSON.stringify(result.metafile));
+  await buildCommandScripts(outdir, opts.minify ?? true);
   // The built-in packs the bundle reads (see REWRITES), where tsc's output also reads them.
-  const packsFrom = path.join(root, 'src/core/pack/builtin');
+  const packsFrom = BUILTIN_PACKS_DIR;
   const packsTo = path.join(path.dirname(outdir), 'core/pack/builtin');
   mkdirSync(packsTo, { recursive: true });
   for (const f of readdirSync(packsFrom).filter((n) => n.endsWith('.json'))) cpSync(path.join(packsFrom, f), path.join(packsTo, f));
@@ -132,6 +240,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
   const out = arg('--out');
   const meta = arg('--meta');
-  const file = await buildCli({ ...(out ? { outDir: path.resolve(out) } : {}), ...(meta ? { metafile: path.resolve(meta) } : {}) });
+  const file = await buildCli({
+    ...(out ? { outDir: path.resolve(out) } : {}),
+    ...(meta ? { metafile: path.resolve(meta) } : {}),
+    ...(process.argv.includes('--no-minify') ? { minify: false } : {}),
+  });
   console.log(`cli: ${path.relative(root, file)}`);
 }

@@ -54,3 +54,20 @@ export function enableCompileCache(
     return 'failed';
   }
 }
+
+/**
+ * Where the bundled CLI keeps V8 code caches of its CommonJS command files (command-script.ts),
+ * or undefined where no cache may be used: inside the Electron app, or when the user turned
+ * Node's compile cache off (NODE_DISABLE_COMPILE_CACHE). Same per-user folder, own subfolder.
+ */
+export function scriptCacheDir(env: NodeJS.ProcessEnv = process.env, versions: NodeJS.ProcessVersions = process.versions): string | undefined {
+  if (versions.electron !== undefined || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return undefined;
+  let home = '';
+  try {
+    home = os.homedir();
+  } catch {
+    return undefined;
+  }
+  const dir = compileCacheDir(process.platform, env, home);
+  return dir ? path.join(dir, 'v8-scripts') : undefined;
+}

@@ -23,9 +23,22 @@ export const EXIT = {
   usage: 64,
 } as const;
 
+/** Marks a UsageError across copies of the class (a registered symbol is the same everywhere). */
+const USAGE_ERROR = Symbol.for('vigil.cli.usage-error');
+
 export class UsageError extends Error {
+  readonly [USAGE_ERROR] = true;
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/**
+ * Whether `err` is a UsageError, also one from another copy of the class: the bundled CLI
+ * runs check and verify from their own CommonJS files (src/cli/command-script.ts), each
+ * with its own UsageError, which `instanceof` in main.js would not recognise.
+ */
+export function isUsageError(err: unknown): err is UsageError {
+  return err instanceof UsageError || (typeof err === 'object' && err !== null && (err as { [USAGE_ERROR]?: unknown })[USAGE_ERROR] === true);
 }

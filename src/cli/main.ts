@@ -4,8 +4,24 @@
  * ./commands/<name>.ts and is loaded only when used, so `vigil check` never loads the
  * server's dependencies.
  */
-import { enableCompileCache } from './compile-cache.js';
-import { EXIT, UsageError, type CliIo, type CommandMain } from './io.js';
+import { enableCompileCache, scriptCacheDir } from './compile-cache.js';
+import { EXIT, isUsageError, type CliIo, type CommandMain } from './io.js';
+
+/**
+ * Commands the bundle also ships as one CommonJS file each (dist/cli/<name>.cjs), run with
+ * V8's code cache (command-script.ts). Empty here; scripts/build-cli.ts fills it in for the
+ * bundle (the sources and tsc's output load every command as an ES module).
+ */
+const SCRIPT_COMMANDS: readonly string[] = [];
+
+async function loadCommand(name: string, load: () => Promise<{ main: CommandMain }>): Promise<{ main: CommandMain; saveCache?: () => boolean }> {
+  // Without a cache folder (the Electron app, which packs only the .js files; or the user
+  // turned compile caches off) the command's ES-module file runs, as everywhere else.
+  const cacheDir = SCRIPT_COMMANDS.includes(name) ? scriptCacheDir() : undefined;
+  if (cacheDir === undefined) return load();
+  const { loadCommandScript } = await import('./command-script.js');
+  return loadCommandScript(fileURLToPath(new URL(`./${name}.cjs`, import.meta.url)), cacheDir);
+}
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
   check: { summary: 'scan this PC (or --root DIR) against the incident packs', load: () => import('./commands/check.js') },
@@ -42,10 +58,12 @@ export async function runCli(argv: string[], io: CliIo, opts: RunCliOptions = {}
     return EXIT.usage;
   }
   try {
-    const mod = await command.load();
-    return await mod.main(rest, io);
+    const mod = await loadCommand(name, command.load);
+    const code = await mod.main(rest, io);
+    mod.saveCache?.();
+    return code;
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (isUsageError(err)) {
       io.stderr(`vigil ${name}: ${err.message}\n`);
       return EXIT.usage;
     }

@@ -15,6 +15,18 @@ describe('parseProcStatus', () => {
     expect(hwmKb).toBeGreaterThanOrEqual(rssKb);
   });
 
+  it.runIf(onLinux)('splits resident memory into anonymous and file-backed pages', () => {
+    const s = parseProcStatus(readFileSync('/proc/self/status', 'utf8'));
+    expect(s.anonKb).toBeGreaterThan(0);
+    expect(s.fileKb).toBeGreaterThan(0);
+    // RssShmem is the third part; anon + file never exceed the total.
+    expect(s.anonKb! + s.fileKb!).toBeLessThanOrEqual(s.rssKb);
+  });
+
+  it('leaves the split out when the kernel has no RssAnon/RssFile lines (before Linux 4.5)', () => {
+    expect(parseProcStatus('VmHWM:\t 9 kB\nVmRSS:\t 5 kB\n')).toEqual({ rssKb: 5, hwmKb: 9 });
+  });
+
   it('names the missing line', () => {
     expect(() => parseProcStatus('Name:\tnode\nVmRSS:\t  1234 kB\n')).toThrow(/VmHWM/);
     expect(() => parseProcStatus('VmRSS:\t  12x4 kB\nVmHWM:\t 5 kB\n')).toThrow(ProcFormatError);
@@ -58,6 +70,14 @@ describe('footprint', () => {
     expect(f.peakMb).toBeCloseTo(130, 5);
     expect(f.cpuPercent).toBeCloseTo(5, 5); // 1.5 s of CPU over 30 s
     expect(f.samples).toBe(4);
+  });
+
+  it('says which part of the resident memory climbs', () => {
+    const samples = Array.from({ length: 61 }, (_, i) => ({ ...at(i * 60, 50 + i * 0.1, i), anonKb: ((20 + i * 0.1) * 1e6) / 1024, fileKb: (30 * 1e6) / 1024 }));
+    const f = footprint(samples, 0);
+    expect(f.anonGrowthMbPerHour).toBeCloseTo(6, 5);
+    expect(f.fileGrowthMbPerHour).toBeCloseTo(0, 5);
+    expect(footprint(samples.map(({ anonKb: _a, fileKb: _f, ...rest }) => rest), 0).anonGrowthMbPerHour).toBeUndefined();
   });
 
   it('turns a steady climb into MB per hour', () => {

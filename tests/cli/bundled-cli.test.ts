@@ -6,7 +6,8 @@
  * chunk that fails to load, an external that does not resolve) fails here.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,7 +44,9 @@ afterAll(() => {
 });
 
 function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+  // The code caches of check and verify go to a folder of this test, not the user's.
+  const cacheHome = { XDG_CACHE_HOME: path.join(work, 'xdg-cache') };
+  return spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, ...cacheHome, ...env }, timeout: 30_000 });
 }
 
 /** A Windows-layout root with a 3CX per-user install of this version (18.12.416 is a compromised build in the built-in pack). */
@@ -66,10 +69,18 @@ function staticClosure(file: string, seen = new Set<string>()): Set<string> {
   return seen;
 }
 
-function packagesLoadedBy(command: string): Set<string> {
+/** ... and every file it may load later (dynamic imports too). */
+function fullClosure(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  for (const i of meta.outputs[file]?.imports ?? []) if (!i.external && (i.kind === 'import-statement' || i.kind === 'dynamic-import')) fullClosure(i.path, seen);
+  return seen;
+}
+
+function packagesLoadedBy(command: string, closure: (file: string) => Set<string> = staticClosure): Set<string> {
   const entry = Object.keys(meta.outputs).find((f) => f.endsWith(`/cli/commands/${command}.js`))!;
   const pkgs = new Set<string>();
-  for (const f of staticClosure(entry)) {
+  for (const f of closure(entry)) {
     for (const input of Object.keys(meta.outputs[f]!.inputs)) {
       const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
       if (m) pkgs.add(m[1]!);
@@ -105,6 +116,29 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     expect(r.status).toBe(2);
   });
 
+  it('runs check and verify from their CommonJS files with a code cache made by the first run and used by the next', () => {
+    const cacheHome = path.join(work, 'xdg-fresh');
+    const cacheDir = path.join(cacheHome, 'vigil/compile-cache/v8-scripts');
+    const root = path.join(work, 'empty-cached');
+    mkdirSync(path.join(root, 'Windows/System32'), { recursive: true });
+    const first = vigil(['check', '--json', '--root', root], { XDG_CACHE_HOME: cacheHome });
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    const caches = readdirSync(cacheDir);
+    expect(caches).toEqual([expect.stringMatching(/^check-[0-9a-f]{16}-\w+\.cache$/)]);
+    const written = readFileSync(path.join(cacheDir, caches[0]!));
+    const second = vigil(['check', '--json', '--root', root], { XDG_CACHE_HOME: cacheHome });
+    expect(second.status).toBe(0);
+    const verdict = (r: typeof first) => ScanReportSchema.parse(JSON.parse(r.stdout)).verdict;
+    expect(verdict(second)).toEqual(verdict(first));
+    // Used, not rewritten (a refused cache would have been replaced by a new one).
+    expect(readFileSync(path.join(cacheDir, caches[0]!)).equals(written)).toBe(true);
+    // No cache when the user turned Node's compile cache off.
+    const off = path.join(work, 'xdg-off');
+    expect(vigil(['check', '--json', '--root', root], { XDG_CACHE_HOME: off, NODE_DISABLE_COMPILE_CACHE: '1' }).status).toBe(0);
+    expect(existsSync(off)).toBe(false);
+  });
+
   it('is what the Electron app imports: runCli offers only the endpoint commands', async () => {
     const { runCli } = (await import(pathToFileURL(cli).href)) as { runCli: (argv: string[], io: CliIo, opts?: { only?: readonly string[] }) => Promise<number> };
     let stdout = '';
@@ -117,6 +151,28 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     expect(ScanReportSchema.parse(JSON.parse(stdout)).installs[0]).toMatchObject({ version: '18.12.425' });
   });
 
+  it('takes a built-in pack validated at build time only while its file is unchanged', () => {
+    const file = path.join(out, 'core/pack/builtin/3cx-2023.json');
+    const original = readFileSync(file, 'utf8');
+    // The bundle carries the file's hash (and its validated pack) from the build.
+    const sha256 = createHash('sha256').update(original).digest('hex');
+    expect(readdirSync(path.join(out, 'cli')).some((f) => f.endsWith('.js') && readFileSync(path.join(out, 'cli', f), 'utf8').includes(sha256))).toBe(true);
+    const root = path.join(work, 'empty-for-packs');
+    mkdirSync(path.join(root, 'Windows/System32'), { recursive: true });
+    try {
+      writeFileSync(file, JSON.stringify({ ...(JSON.parse(original) as object), title: 'Edited beside the bundle' }));
+      const edited = vigil(['check', '--json', '--root', root]);
+      expect(edited.status).toBe(0);
+      expect(ScanReportSchema.parse(JSON.parse(edited.stdout)).packs.map((p) => p.title)).toContain('Edited beside the bundle');
+      writeFileSync(file, JSON.stringify({ ...(JSON.parse(original) as object), title: 42 }));
+      const broken = vigil(['check', '--json', '--root', root]);
+      expect(broken.status).toBe(64);
+      expect(broken.stderr).toMatch(/3cx-2023\.json.*title/s);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
   it('runs the server command with its dependencies outside the bundle (better-sqlite3)', () => {
     const r = vigil(['server', 'token', 'create', '--tenant', 'Bundle Test', '--db', path.join(work, 'server.db'), '--json']);
     expect(r.stderr).toBe('');
@@ -124,6 +180,9 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ tenant: { name: 'Bundle Test' }, enrollToken: expect.stringMatching(/^vigil_enroll_/) });
   });
 
+  // The ES-module files of the commands (check and verify also ship as one CommonJS file
+  // each, which main.js runs; their lazily-needed packages are then compiled only when first
+  // called, see scripts/build-cli.ts).
   it('loads for each command only what that command needs before it runs', () => {
     const check = packagesLoadedBy('check');
     const verify = packagesLoadedBy('verify');
@@ -132,7 +191,10 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     // proxy; systeminformation only to probe the stable id; the server's packages never.
     for (const pkg of ['pkijs', 'asn1js', 'undici', 'systeminformation', 'fastify', 'better-sqlite3']) expect(check.has(pkg), `check loads ${pkg}`).toBe(false);
     for (const pkg of ['pkijs', 'undici', 'systeminformation', 'fastify']) expect(run.has(pkg), `run loads ${pkg}`).toBe(false);
-    expect(verify.has('pkijs')).toBe(true);
+    // verify: pkijs once the file turns out to be signed (after its hashing has started on
+    // a worker thread); zod only on Windows, for the OS trust adapter's JSON.
+    expect(verify.has('pkijs'), 'verify loads pkijs before it runs').toBe(false);
+    expect(packagesLoadedBy('verify', fullClosure).has('pkijs')).toBe(true);
     expect(verify.has('zod'), 'verify loads zod').toBe(false);
     expect(check.has('zod')).toBe(true);
   });

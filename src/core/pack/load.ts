@@ -3,6 +3,7 @@
  * names the file and the field. A pack of a newer format than this agent knows is refused
  * with a message saying to update, rather than half-understood.
  */
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -103,6 +104,38 @@ export async function loadPackFile(file: string, opts: LoadPackOptions = {}): Pr
 
 const BUILTIN_DIR = fileURLToPath(new URL('./builtin/', import.meta.url));
 
+/** A built-in pack file validated when the CLI was bundled: its text's SHA-256 and the parsed pack as JSON. */
+export interface PrevalidatedPack {
+  sha256: string;
+  pack: string;
+}
+
+/**
+ * The built-in packs as the bundled CLI ships them, already validated: scripts/build-cli.ts
+ * parses each built-in file with PackSchema at build time and puts here the file's SHA-256
+ * and the parsed pack (defaults filled in, unknown keys dropped). A file whose text still
+ * has that hash is that pack, and is not parsed again (zod's pass over both built-in packs
+ * was a fifth of a clean-PC `vigil check`); any other text (an edited or damaged file) is
+ * validated as always. Undefined outside the bundle (tsc's output, tests): every file is
+ * validated.
+ */
+const PREVALIDATED_BUILTINS: Readonly<Record<string, PrevalidatedPack>> | undefined = undefined;
+
+/** The LoadedPack for a built-in file's text: from `prevalidated` when the text is the one validated, else parsed. */
+export function loadBuiltinText(text: string, file: string, prevalidated: PrevalidatedPack | undefined): LoadedPack {
+  if (prevalidated && createHash('sha256').update(text).digest('hex') === prevalidated.sha256) {
+    const pack = JSON.parse(prevalidated.pack) as Pack;
+    return { pack, ref: { id: pack.id, version: pack.version, title: pack.title, origin: 'builtin' }, file };
+  }
+  const lp = parsePackText(text, file);
+  return { ...lp, ref: { ...lp.ref, origin: 'builtin' } };
+}
+
+/** What build-cli.ts embeds for one built-in file: validated now (throws a PackError naming the problem). */
+export function prevalidateBuiltinText(text: string, file: string): PrevalidatedPack {
+  return { sha256: createHash('sha256').update(text).digest('hex'), pack: JSON.stringify(parsePackText(text, file).pack) };
+}
+
 /** The packs shipped inside the application (covered by its own code signature). */
 export async function builtinPacks(dir: string = BUILTIN_DIR): Promise<LoadedPack[]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
@@ -110,8 +143,7 @@ export async function builtinPacks(dir: string = BUILTIN_DIR): Promise<LoadedPac
   for (const name of names) {
     const file = path.join(dir, name);
     const text = await readFile(file, 'utf8');
-    const lp = parsePackText(text, file);
-    loaded.push({ ...lp, ref: { ...lp.ref, origin: 'builtin' } });
+    loaded.push(loadBuiltinText(text, file, dir === BUILTIN_DIR ? PREVALIDATED_BUILTINS?.[name] : undefined));
   }
   return loaded;
 }

@@ -14,8 +14,7 @@ import type { RandomAccessFile } from '../os/target-fs.js';
 import { FsAccessError } from '../os/target-fs.js';
 import { IMAGE_DIRECTORY_ENTRY_SECURITY, PeFormatError, readPeHeaders, type PeHeaders } from '../pe/pe-headers.js';
 import type { ExtraData, SignatureVerification } from '../../shared/signature.js';
-import { checkAuthenticodeSignature, parseAuthenticodeSignatures, requiredDigests } from './authenticode.js';
-import { signingCryptoEngine } from './crypto-engine.js';
+import { hashRangesOnWorker, WORKER_MIN_BYTES, workerCanHelp, type WorkerHashing } from './image-digest-worker.js';
 import type { OsTrustAdapter } from './os-trust.js';
 import { authenticodeDigestRanges, hashRanges, type ReadIntoFile } from './pe-image-digest.js';
 import { combinedStatus, NO_FLAGS } from './verification-outcome.js';
@@ -36,7 +35,27 @@ export interface VerifyAuthenticodeOptions {
    * signatures name.
    */
   imageDigests?: ReadonlyMap<string, Buffer>;
+  /**
+   * Hash a large file's image (SHA-256) on a worker thread, started before the signature
+   * code loads, when the file has a descriptor to share (see image-digest-worker.ts).
+   * Default false: on a busy 2-CPU machine the thread's start (about 70 ms of CPU on
+   * Node 20) made `vigil verify` slower; whether it pays on an idle one is for a quiet
+   * run of bench/verify.bench.ts to say (it times both).
+   */
+  hashOnWorker?: boolean;
 }
+
+/** A file with its descriptor, which a worker thread can read too (files of this machine). */
+export interface DescriptorFile extends ReadIntoFile {
+  fd: number;
+}
+
+function hasDescriptor(file: RandomAccessFile): file is DescriptorFile {
+  return typeof (file as Partial<DescriptorFile>).fd === 'number';
+}
+
+/** The pkijs-based signature code, loaded only once a file turns out to be signed. */
+const signatureCode = () => Promise.all([import('./authenticode.js'), import('./crypto-engine.js')]);
 
 /** Extra-data ranges hashed for the report (each is also reported without a hash beyond this). */
 const MAX_HASHED_EXTRA_RANGES = 8;
@@ -98,6 +117,31 @@ async function verifyInner(file: RandomAccessFile, opts: VerifyAuthenticodeOptio
     result.status = 'unsigned';
     return;
   }
+  // SHA-256 (what nearly every signature names) starts on a worker thread now, while this
+  // thread reads the certificate table, loads the signature code and checks the signatures.
+  const ranges = authenticodeDigestRanges(headers, table);
+  const given = opts.imageDigests;
+  const early: WorkerHashing | undefined =
+    opts.hashOnWorker === true && !given?.has('sha256') && hasDescriptor(file) && file.size >= WORKER_MIN_BYTES && workerCanHelp()
+      ? hashRangesOnWorker(file.fd, ranges, ['sha256'])
+      : undefined;
+  try {
+    await verifySigned(file, opts, result, table, ranges, early);
+  } finally {
+    // On every path out (a malformed table, a failed read), the worker stops reading the
+    // descriptor before the caller closes it.
+    await early?.stop();
+  }
+}
+
+async function verifySigned(
+  file: RandomAccessFile,
+  opts: VerifyAuthenticodeOptions,
+  result: SignatureVerification,
+  table: { offset: number; size: number },
+  ranges: ByteRange[],
+  early: WorkerHashing | undefined,
+): Promise<void> {
   const extraIndex = { n: 0 };
   const tableEnd = table.offset + table.size;
   if (tableEnd < file.size) {
@@ -112,6 +156,7 @@ async function verifyInner(file: RandomAccessFile, opts: VerifyAuthenticodeOptio
     result.extraData.unshift(...(await hashExtra(file, 'certificate-table', layout.extra, extraIndex)));
   }
 
+  const [{ checkAuthenticodeSignature, parseAuthenticodeSignatures, requiredDigests }, { signingCryptoEngine }] = await signatureCode();
   const parsed = parseAuthenticodeSignatures(layout.pkcs7.bytes);
   if (parsed.error) throw new Malformed(parsed.error);
   // One pass over the file for every digest algorithm; the signature checks run meanwhile
@@ -120,10 +165,20 @@ async function verifyInner(file: RandomAccessFile, opts: VerifyAuthenticodeOptio
   // an I/O error while hashing is never an unhandled rejection.
   const algorithms = requiredDigests(parsed);
   const given = opts.imageDigests;
-  const hashing =
-    given && algorithms.every((a) => given.has(a))
-      ? Promise.resolve(new Map(algorithms.map((a) => [a, given.get(a)!])))
-      : hashRanges(file, authenticodeDigestRanges(headers, table), algorithms);
+  let hashing: Promise<Map<string, Buffer>>;
+  if (given && algorithms.every((a) => given.has(a))) {
+    hashing = Promise.resolve(new Map(algorithms.map((a) => [a, given.get(a)!])));
+  } else if (early && algorithms.includes('sha256')) {
+    // Any other algorithm (the SHA-1 of a dual-signed file) is hashed here meanwhile.
+    const rest = algorithms.filter((a) => a !== 'sha256');
+    hashing = Promise.all([early.digests, rest.length ? hashRanges(file, ranges, rest) : new Map<string, Buffer>()]).then(
+      ([a, b]) => new Map([...a, ...b]),
+    );
+  } else {
+    // Not needed after all (no SHA-256 signature): the worker stops now, not at the end.
+    void early?.stop();
+    hashing = hashRanges(file, ranges, algorithms);
+  }
   const ctx = { engine: opts.engine ?? signingCryptoEngine(), imageDigests: hashing, now: opts.now ?? new Date() };
   const [, entries] = await Promise.all([hashing, Promise.all(parsed.signatures.map((sig) => checkAuthenticodeSignature(sig, ctx)))]);
   result.signatures.push(...entries);
@@ -144,6 +199,7 @@ export async function planImageDigest(file: RandomAccessFile): Promise<{ ranges:
     if (!table) return undefined;
     const layout = await readCertificateTable(file, table.offset, table.size);
     if (layout.error || !layout.pkcs7) return undefined;
+    const [{ parseAuthenticodeSignatures, requiredDigests }] = await signatureCode();
     const parsed = parseAuthenticodeSignatures(layout.pkcs7.bytes);
     if (parsed.error) return undefined;
     return { ranges: authenticodeDigestRanges(headers, table), algorithms: requiredDigests(parsed) };
@@ -185,7 +241,7 @@ export async function verifyAuthenticode(file: RandomAccessFile, opts: VerifyAut
  * from the same handle, so a file swapped mid-way cannot mix two files), with `readInto`
  * so hashing reuses two buffers (see pe-image-digest.ts). Errors read like LocalTargetFs's.
  */
-async function openHostFile(abs: string): Promise<ReadIntoFile> {
+async function openHostFile(abs: string): Promise<DescriptorFile> {
   let handle: FileHandle;
   try {
     handle = await open(abs, 'r');
@@ -202,6 +258,7 @@ async function openHostFile(abs: string): Promise<ReadIntoFile> {
   const size = st.size;
   return {
     size,
+    fd: handle.fd,
     async read(position, length) {
       const len = Math.max(0, Math.min(length, size - position));
       const buf = Buffer.alloc(len);

@@ -21,6 +21,8 @@ export interface CodeSignatureOptions {
   /** How the file is named in the result; defaults to the path given. */
   displayPath?: string;
   now?: Date;
+  /** See VerifyAuthenticodeOptions.hashOnWorker (default false). */
+  hashOnWorker?: boolean;
 }
 
 const MACHO_MAGICS = new Set([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe, 0xbebafeca]);
@@ -55,6 +57,7 @@ export async function verifyCodeSignature(hostPath: string, opts: CodeSignatureO
     path: shown,
     ...(opts.osTrust ? { osTrust: opts.osTrust } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.hashOnWorker ? { hashOnWorker: true } : {}),
   }).then((r) =>
     r.status === 'unreadable' && /not a regular file/.test(r.error ?? '')
       ? { ...r, format: 'unknown' as const, status: 'unsupported' as const, error: `${shown} is a folder; only .app bundles on macOS are verified as folders` }

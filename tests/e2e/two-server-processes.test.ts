@@ -158,6 +158,9 @@ describe('two server processes over one PostgreSQL database behind a round-robin
     expect(after[1]!.connections).toBeGreaterThan(beforeKill[1]!.connections);
     expect(lb.refused()).toBe(0);
 
+    // No request failed inside either server (a 5xx is logged as an error; warn is the log level).
+    for (const s of [a, b]) expect(s.proc.err()).not.toMatch(/"level":"error"/);
+
     // The surviving process shows every device.
     const res = await fetch(`${b.url}/v1/devices`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(res.status).toBe(200);

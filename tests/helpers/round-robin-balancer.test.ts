@@ -63,7 +63,7 @@ describe('round-robin test balancer', () => {
       g.socket.destroy();
     }
     expect(seen).toEqual(['A', 'B', 'A', 'B']);
-    expect(lb.counts()).toEqual([{ connections: 2, failedConnects: 0 }, { connections: 2, failedConnects: 0 }]);
+    expect(lb.counts()).toEqual([{ connections: 2, failedConnects: 0, bytesFromBackend: 2 }, { connections: 2, failedConnects: 0, bytesFromBackend: 2 }]);
   });
 
   it('redispatches a connection whose backend refuses it to the next backend', async () => {
@@ -78,7 +78,7 @@ describe('round-robin test balancer', () => {
     }
     expect(seen).toEqual(['B', 'B', 'B', 'B']);
     // Every other connection was first sent to the dead backend.
-    expect(lb.counts()).toEqual([{ connections: 0, failedConnects: 2 }, { connections: 4, failedConnects: 0 }]);
+    expect(lb.counts()).toEqual([{ connections: 0, failedConnects: 2, bytesFromBackend: 0 }, { connections: 4, failedConnects: 0, bytesFromBackend: 4 }]);
     expect(lb.refused()).toBe(0);
   });
 

@@ -22,6 +22,8 @@ export interface BackendCounts {
   connections: number;
   /** Connects to this backend that failed (the client was redispatched, or refused). */
   failedConnects: number;
+  /** Bytes this backend sent back to clients (proof that it answered, not only accepted). */
+  bytesFromBackend: number;
 }
 
 export interface RoundRobinBalancer {
@@ -46,7 +48,7 @@ export function backendOf(url: string): Backend {
 
 export async function startRoundRobinBalancer(backends: Backend[]): Promise<RoundRobinBalancer> {
   if (backends.length === 0) throw new Error('a balancer needs at least one backend');
-  const counts: BackendCounts[] = backends.map(() => ({ connections: 0, failedConnects: 0 }));
+  const counts: BackendCounts[] = backends.map(() => ({ connections: 0, failedConnects: 0, bytesFromBackend: 0 }));
   const sockets = new Set<Socket>();
   let next = 0;
   let refused = 0;
@@ -81,6 +83,7 @@ export async function startRoundRobinBalancer(backends: Backend[]): Promise<Roun
         upstream.removeListener('error', failed);
         counts[i]!.connections++;
         upstream.on('error', () => {});
+        upstream.on('data', (d: Buffer) => (counts[i]!.bytesFromBackend += d.length));
         // Either side gone: end the other at once (a reset, not a half-close).
         upstream.once('close', () => client.destroy());
         client.once('close', () => upstream.destroy());

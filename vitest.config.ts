@@ -6,6 +6,7 @@ const POSTGRES_ONLY = [
   'tests/server/postgres-*.test.ts',
   'tests/server/sql-database-contract.test.ts',
   'tests/server/move-sqlite-to-postgres.test.ts',
+  'tests/e2e/two-server-processes.test.ts',
 ];
 // Tests the server-postgres project leaves out: they test SQLite itself, the CLI on a
 // database file, or pure code that no store reaches (they run once, in the default project).
@@ -47,7 +48,7 @@ export default defineConfig({
         test: {
           name: 'server-postgres',
           include: postgresInstalled
-            ? ['tests/server/**/*.test.ts', 'tests/e2e/reporting.test.ts', 'tests/e2e/fleet-packs.test.ts']
+            ? ['tests/server/**/*.test.ts', 'tests/e2e/reporting.test.ts', 'tests/e2e/fleet-packs.test.ts', 'tests/e2e/two-server-processes.test.ts']
             : ['tests/server/postgres-missing.test.ts'],
           exclude: [...configDefaults.exclude, ...NOT_OVER_POSTGRES, ...(postgresInstalled ? ['tests/server/postgres-missing.test.ts'] : [])],
           env: { VIGIL_TEST_DB: 'postgres' },

@@ -1,6 +1,6 @@
 /**
  * Real child processes for the end-to-end tests (`node --import tsx SCRIPT ...` from the
- * repository root): stdout kept as lines, stderr as text, a bounded wait for a line, and
+ * repository root, or plain `node BUNDLE.mjs ...`): stdout kept as lines, stderr as text, a bounded wait for a line, and
  * every child still running SIGKILLed after each test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,15 +21,21 @@ export interface ChildProc {
   waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
 }
 
+export interface StartOptions {
+  /** false: run `script` with plain Node (an already bundled .mjs), not through tsx. */
+  tsx?: boolean;
+}
+
 /** Call at the top of a test file: returns `start`, and kills what it started after each test. */
-export function childProcesses(): (script: string, args: string[], env?: NodeJS.ProcessEnv) => ChildProc {
+export function childProcesses(): (script: string, args: string[], env?: NodeJS.ProcessEnv, opts?: StartOptions) => ChildProc {
   const running = new Set<ChildProcess>();
   afterEach(() => {
     for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     running.clear();
   });
-  return (script, args, env = {}) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return (script, args, env = {}, opts = {}) => {
+    const loader = opts.tsx === false ? [] : ['--import', 'tsx'];
+    const child = spawn(process.execPath, [...loader, script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     const out: string[] = [];
     let buf = '';

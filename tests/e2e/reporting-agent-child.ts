@@ -7,14 +7,28 @@
  * delivered) and `started pending=N` (what the outbox held when it was reopened).
  *
  *   node --import tsx tests/e2e/reporting-agent-child.ts '{"serverUrl":...,"token":...,"stateDir":...,"alerts":100,"everyMs":15}'
+ *
+ * Optional: `"transport":"node-http"` uses the headless agent's transport
+ * (src/core/report/node-http-fetch.ts) instead of global fetch.
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { createAgent, type ConnectionWatcher } from '../../src/core/agent.js';
+import { createNodeHttpFetch } from '../../src/core/report/node-http-fetch.js';
 import type { Finding } from '../../src/shared/scan.js';
 import { connectionFinding, scanReport } from '../server/helpers/sample-reports.js';
 
-const cfg = JSON.parse(process.argv[2] ?? '{}') as { serverUrl: string; token: string; stateDir: string; alerts: number; everyMs: number; stableId?: string };
+const cfg = JSON.parse(process.argv[2] ?? '{}') as {
+  serverUrl: string;
+  token: string;
+  stateDir: string;
+  alerts: number;
+  everyMs: number;
+  stableId?: string;
+  /** 'node-http': the headless agent's own transport (kept-alive node:http connections); default: global fetch. */
+  transport?: 'fetch' | 'node-http';
+};
+const nodeHttp = cfg.transport === 'node-http' ? createNodeHttpFetch() : undefined;
 
 let timer: NodeJS.Timeout | undefined;
 const watcher: ConnectionWatcher = {
@@ -40,7 +54,7 @@ const agent = createAgent({
   heartbeatIntervalMs: 60_000,
   report: {
     serverUrl: new URL(cfg.serverUrl),
-    fetch: (url, init) => fetch(url, init),
+    fetch: nodeHttp ? nodeHttp.fetch : (url, init) => fetch(url, init),
     enrollToken: cfg.token,
     stableIdProbe: async () => ({ hardware: cfg.stableId ?? '4C4C4544-0042-3510-8052-B4C04F565931' }),
     // Retry quickly so the test does not wait for a production backoff.
@@ -64,5 +78,8 @@ agent.subscribe((s) => {
 });
 await agent.start();
 process.once('SIGTERM', () => {
-  void agent.stop().then(() => process.exit(0));
+  void agent.stop().then(() => {
+    nodeHttp?.close();
+    process.exit(0);
+  });
 });

@@ -21,6 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { createDatabase, startPostgresCluster, type PostgresCluster } from '../tests/helpers/postgres-cluster.js';
 import { findTool } from '../tests/helpers/system-tool.js';
 import { processCpuSec, processFamilyCpuSec } from './proc-stats.js';
@@ -59,6 +60,15 @@ export interface CpuReading {
   loadGenerator: number;
 }
 
+/** PostgreSQL's own counters (cumulative; PostgreSQL flushes them about once a second). */
+export interface DatabaseReading {
+  /** Transactions ended by COMMIT in the target's database, read-only ones too (pg_stat_database.xact_commit). */
+  commits: number;
+  /** WAL flushes to disk, whole cluster (pg_stat_wal.wal_sync): one per group commit. */
+  walSyncs: number;
+  walBytes: number;
+}
+
 export interface Target {
   name: TargetName;
   label: string;
@@ -67,6 +77,8 @@ export interface Target {
   /** How many `vigil server start` processes serve this target. */
   serverProcesses: number;
   cpuReading(): CpuReading;
+  /** undefined for SQLite. */
+  databaseReading(): Promise<DatabaseReading | undefined>;
   stop(): Promise<void>;
 }
 
@@ -141,6 +153,7 @@ export class TargetLauncher {
           enrollToken,
           serverProcesses: 1,
           cpuReading: () => ({ server: processCpuSec(pid), postgres: 0, balancer: 0, loadGenerator: ownCpuSec() }),
+          databaseReading: async () => undefined,
           stop: async () => {
             await stopChild(server.child);
             await rm(dir, { recursive: true, force: true });
@@ -187,6 +200,7 @@ export class TargetLauncher {
           balancer: balancerPid ? processCpuSec(balancerPid) : 0,
           loadGenerator: ownCpuSec(),
         }),
+        databaseReading: () => readDatabase(cluster.adminUrl, `vigil_bench_${name}`),
         stop,
       };
     } catch (err) {
@@ -198,6 +212,22 @@ export class TargetLauncher {
   async close(): Promise<void> {
     await this.cluster?.stop();
     this.cluster = undefined;
+  }
+}
+
+async function readDatabase(adminUrl: string, database: string): Promise<DatabaseReading> {
+  // A new connection each time: a session would otherwise see its first stats snapshot again.
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ commits: string; wal_sync: string; wal_bytes: string }>(
+      'SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = $1) AS commits, wal_sync, wal_bytes FROM pg_stat_wal',
+      [database],
+    );
+    const r = rows[0]!;
+    return { commits: Number(r.commits), walSyncs: Number(r.wal_sync), walBytes: Number(r.wal_bytes) };
+  } finally {
+    await client.end();
   }
 }
 

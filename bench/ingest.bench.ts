@@ -146,6 +146,8 @@ interface TargetResult {
   /** CPU over the ingest run and over the /healthz run. */
   ingestCpu: CpuReading;
   healthzCpu: CpuReading;
+  /** PostgreSQL's counters over the ingest run (undefined for SQLite). */
+  database: { commits: number; walSyncs: number; walBytes: number } | undefined;
   /** Devices the server stores as seen and compromised after the runs. */
   seen: number;
   bodyBytes: number;
@@ -162,11 +164,15 @@ async function measureTarget(target: Target): Promise<{ result: TargetResult; en
   await autocannon({ url: `${target.url}/healthz`, connections: CONNECTIONS, duration: 2 });
   const h0 = target.cpuReading();
   const healthz = await autocannon({ url: `${target.url}/healthz`, connections: CONNECTIONS, duration: DURATION_SEC });
+  const d0 = await target.databaseReading();
   const c0 = target.cpuReading();
   const ingest = await ingestRun(target.url, devices);
   const c1 = target.cpuReading();
+  // PostgreSQL publishes its statistics at most once a second: let the last ones land.
+  const d1 = d0 ? await new Promise((r) => setTimeout(r, 1500)).then(() => target.databaseReading()) : undefined;
+  const database = d0 && d1 ? { commits: d1.commits - d0.commits, walSyncs: d1.walSyncs - d0.walSyncs, walBytes: d1.walBytes - d0.walBytes } : undefined;
   const seen = await countCompromised(target.url);
-  return { result: { target, healthz, ingest, ingestCpu: cpuBetween(c0, c1), healthzCpu: cpuBetween(h0, c0), seen, bodyBytes: Buffer.byteLength(devices[0]!.body) }, enrolled, devices };
+  return { result: { target, healthz, ingest, ingestCpu: cpuBetween(c0, c1), healthzCpu: cpuBetween(h0, c0), database, seen, bodyBytes: Buffer.byteLength(devices[0]!.body) }, enrolled, devices };
 }
 
 async function countCompromised(url: string): Promise<number> {
@@ -244,7 +250,9 @@ function cpuNote(r: TargetResult): string {
     ...(r.target.serverProcesses > 1 ? [`balancer ${c.balancer.toFixed(1)} s (${share(c.balancer)})`] : []),
     `load generator ${c.loadGenerator.toFixed(1)} s (${share(c.loadGenerator)})`,
   ];
-  return `CPU, ${r.target.label}, ingest run of ${wall.toFixed(1)} s: ${parts.join('; ')}; together ${share(total)} of one core (the machine has 2).`;
+  const db = r.database;
+  const commits = db && n > 0 ? `; PostgreSQL: ${(db.commits / n).toFixed(2)} transactions (read-only ones too) and ${(db.walSyncs / n).toFixed(2)} WAL flushes per heartbeat (${Math.round(db.walSyncs / wall)} flushes/s), ${Math.round(db.walBytes / n)} WAL bytes per heartbeat` : '';
+  return `CPU, ${r.target.label}, ingest run of ${wall.toFixed(1)} s: ${parts.join('; ')}; together ${share(total)} of one core (the machine has 2)${commits}.`;
 }
 
 const names = parseTargets(process.env.VIGIL_BENCH_TARGETS);

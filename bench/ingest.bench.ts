@@ -38,7 +38,7 @@ import nodeFetchModule from 'node-fetch';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { printTable, percentile, type BenchRow } from './table.js';
-import { cpuBetween, parseTargets, postgresMissing, TargetLauncher, type CpuReading, type Target } from './ingest-targets.js';
+import { cpuBetween, parseTargets, postgresMissing, TargetLauncher, TargetListError, type CpuReading, type Target, type TargetName } from './ingest-targets.js';
 import { computeSignature, secretKey, sha256Hex } from '../src/core/report/hmac-auth.js';
 import { ProtocolClient } from '../src/core/report/protocol-client.js';
 import type { FetchLike } from '../src/core/report/transport.js';
@@ -255,7 +255,14 @@ function cpuNote(r: TargetResult): string {
   return `CPU, ${r.target.label}, ingest run of ${wall.toFixed(1)} s: ${parts.join('; ')}; together ${share(total)} of one core (the machine has 2)${commits}.`;
 }
 
-const names = parseTargets(process.env.VIGIL_BENCH_TARGETS);
+let names: TargetName[] = [];
+try {
+  names = parseTargets(process.env.VIGIL_BENCH_TARGETS);
+} catch (err) {
+  if (!(err instanceof TargetListError)) throw err;
+  process.stderr.write(`ingest bench: ${err.message}\n`);
+  process.exit(64);
+}
 const missing = names.some((n) => n !== 'sqlite') ? postgresMissing() : undefined;
 if (missing) process.stdout.write(`${missing}\n`);
 const runnable = missing ? names.filter((n) => n === 'sqlite') : names;

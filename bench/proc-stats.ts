@@ -4,7 +4,7 @@
  * mark, so a peak between two samples is not missed), /proc/<pid>/stat for utime and
  * stime (fields 14 and 15, in clock ticks). Nothing runs inside the measured process.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 export interface ProcSample {
@@ -58,6 +58,61 @@ export function parseProcStatTicks(text: string): number {
     throw new ProcFormatError(`/proc/<pid>/stat: utime/stime are not tick counts ("${rest[14 - 3]}", "${rest[15 - 3]}")`);
   }
   return utime + stime;
+}
+
+export interface ProcStat {
+  ppid: number;
+  /** utime + stime, clock ticks. */
+  ticks: number;
+  /** cutime + cstime (fields 16 and 17): the CPU of children this process has waited for. */
+  reapedChildTicks: number;
+}
+
+/** ppid (field 4), utime + stime and cutime + cstime from the text of /proc/<pid>/stat. */
+export function parseProcStat(text: string): ProcStat {
+  const ticks = parseProcStatTicks(text);
+  const rest = text.slice(text.lastIndexOf(')') + 1).trim().split(/\s+/);
+  const ppid = Number(rest[4 - 3]);
+  const cutime = Number(rest[16 - 3]);
+  const cstime = Number(rest[17 - 3]);
+  if (!Number.isInteger(ppid) || ppid < 0) throw new ProcFormatError(`/proc/<pid>/stat: ppid is not a process id ("${rest[4 - 3]}")`);
+  if (!Number.isInteger(cutime) || !Number.isInteger(cstime) || cutime < 0 || cstime < 0) {
+    throw new ProcFormatError(`/proc/<pid>/stat: cutime/cstime are not tick counts ("${rest[16 - 3]}", "${rest[17 - 3]}")`);
+  }
+  return { ppid, ticks, reapedChildTicks: cutime + cstime };
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * CPU seconds of a process and its direct children so far: its own time, the time of the
+ * children it has already reaped, and that of the children still alive (PostgreSQL's
+ * postmaster and its backends: a backend that exits is counted through the postmaster's
+ * cutime/cstime, so a difference of two readings loses nothing).
+ */
+export function processFamilyCpuSec(pid: number): number {
+  const root = readStat(pid);
+  if (!root) return 0;
+  let ticks = root.ticks + root.reapedChildTicks;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === pid) continue;
+    const child = readStat(Number(entry));
+    if (child && child.ppid === pid) ticks += child.ticks;
+  }
+  return ticks / clockTicksPerSecond();
+}
+
+/** utime + stime of a process in seconds; 0 once it has exited. */
+export function processCpuSec(pid: number): number {
+  const s = readStat(pid);
+  return s ? s.ticks / clockTicksPerSecond() : 0;
 }
 
 let ticksPerSec: number | undefined;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { footprint, parseProcStatTicks, parseProcStatus, ProcFormatError, sampleProcess, slope } from '../../bench/proc-stats.js';
+import { footprint, parseProcStat, parseProcStatTicks, parseProcStatus, processCpuSec, processFamilyCpuSec, ProcFormatError, sampleProcess, slope } from '../../bench/proc-stats.js';
 
 const onLinux = process.platform === 'linux';
 
@@ -88,5 +88,42 @@ describe('footprint', () => {
 
   it('refuses a soak with nothing after settling', () => {
     expect(() => footprint([at(0, 50, 0)], 10_000)).toThrow(/soak longer/);
+  });
+});
+
+describe('parseProcStat', () => {
+  it('reads ppid, own ticks and the ticks of reaped children', () => {
+    // ... utime stime cutime cstime at fields 14-17
+    const line = '4242 (postgres: vigil 127.0.0.1(5432) idle) S 977 977 977 0 -1 4194560 1200 0 3 0 250 37 40 2 20 0 1 0 900 1000 200';
+    expect(parseProcStat(line)).toEqual({ ppid: 977, ticks: 287, reapedChildTicks: 42 });
+  });
+
+  it.runIf(onLinux)('reads this process: its parent is the one the kernel names', () => {
+    expect(parseProcStat(readFileSync('/proc/self/stat', 'utf8')).ppid).toBe(process.ppid);
+  });
+
+  it('refuses malformed lines', () => {
+    expect(() => parseProcStat('4242 (node) S x 1 1 0 -1 0 0 0 0 0 250 37 0 0')).toThrow(/ppid/);
+    expect(() => parseProcStat('4242 (node) S 1 1 1 0 -1 0 0 0 0 0 250 37')).toThrow(/cutime/);
+    expect(() => parseProcStat('4242 (node) S 1 1 1 0 -1 0 0 0 0 0 250 37 -1 0')).toThrow(ProcFormatError);
+  });
+});
+
+describe('processFamilyCpuSec', () => {
+  it.runIf(onLinux)('counts a parent and its children, and 0 for a process that is gone', async () => {
+    const { spawn } = await import('node:child_process');
+    // A child that burns 300 ms of CPU (not of wall time: the machine may be busy), says so,
+    // then waits to be killed.
+    const child = spawn(process.execPath, ['-e', 'while(process.cpuUsage().user<300000){}process.stdout.write("done");setTimeout(()=>{},10000)']);
+    try {
+      await new Promise((r) => child.stdout.once('data', r));
+      const own = processCpuSec(process.pid);
+      const family = processFamilyCpuSec(process.pid);
+      expect(family - own).toBeGreaterThanOrEqual(0.25);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(processFamilyCpuSec(2 ** 22 + 7)).toBe(0);
+    expect(processCpuSec(2 ** 22 + 7)).toBe(0);
   });
 });

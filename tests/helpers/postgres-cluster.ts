@@ -28,6 +28,8 @@ export interface PostgresCluster {
   adminUrl: string;
   port: number;
   dir: string;
+  /** The data directory (its postmaster.pid names the server process). */
+  dataDir: string;
   /** Stops the server (bounded; killed when it does not stop) and removes the folder. */
   stop(): Promise<void>;
 }
@@ -64,8 +66,20 @@ async function postgresIds(): Promise<{ uid: number; gid: number }> {
   return { uid, gid };
 }
 
+export interface ClusterOptions {
+  /**
+   * 'test' (default): fsync, full-page writes and synchronous commit off, 300 connections:
+   * a throwaway cluster need not survive power loss, and the machine is shared.
+   * 'durable': PostgreSQL's default settings (fsync on), only the port and socket set: what
+   * a bench must measure, since a partner's server runs that way.
+   */
+  settings?: 'test' | 'durable';
+}
+
+const TEST_SETTINGS = '-c max_connections=300 -c fsync=off -c full_page_writes=off -c synchronous_commit=off';
+
 /** initdb + pg_ctl start; throws (after cleaning up) with PostgreSQL's log when it cannot. */
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+export async function startPostgresCluster(opts: ClusterOptions = {}): Promise<PostgresCluster> {
   const initdb = findTool('initdb');
   const pgCtl = findTool('pg_ctl');
   if (!initdb || !pgCtl) throw new Error('PostgreSQL is not installed (Debian package postgresql)');
@@ -89,8 +103,8 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freeLoopbackPort();
-    // fsync off: a throwaway cluster need not survive power loss, and the machine is shared.
-    const serverOpts = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c full_page_writes=off -c synchronous_commit=off`;
+    const settings = opts.settings === 'durable' ? '' : ` ${TEST_SETTINGS}`;
+    const serverOpts = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1${settings}`;
     try {
       await run(pgCtl, ['-D', data, '-l', log, '-o', serverOpts, '-w', '-t', '60', 'start'], 90_000, asRoot);
       const stop = async () => {
@@ -101,7 +115,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
         }
         removeDir();
       };
-      return { adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, stop };
+      return { adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, dataDir: data, stop };
     } catch (err) {
       lastError = err;
       killPostmaster(data);

@@ -1,26 +1,16 @@
 /**
- * A TCP round-robin balancer on loopback for the ingest bench's two-process PostgreSQL
- * target (issue 15): each accepted connection goes to the next backend in turn and its bytes
- * are piped both ways, as a partner's HAProxy or nginx `stream` would in TCP mode. With
- * autocannon's keep-alive connections that splits the connections evenly over the servers.
+ * The tests' TCP round-robin balancer (tests/helpers/round-robin-balancer.ts: HAProxy's
+ * `mode tcp`, `balance roundrobin`, `option redispatch`) as a process of its own, for the
+ * ingest bench's two-process PostgreSQL target (issue 15). With autocannon's keep-alive
+ * connections it splits the connections evenly over the servers.
  *
  * Run as its own process so its CPU time is measured apart from the load generator's:
  *   node --import tsx bench/round-robin-balancer.ts 127.0.0.1:PORT 127.0.0.1:PORT
  * prints `balancing on http://127.0.0.1:PORT` and runs until SIGTERM.
  */
-import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
+import { startRoundRobinBalancer, type Backend } from '../tests/helpers/round-robin-balancer.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
-export interface Backend {
-  host: string;
-  port: number;
-}
-
-export interface Balancer {
-  port: number;
-  close(): Promise<void>;
-}
 
 export class BackendAddressError extends Error {}
 
@@ -30,43 +20,6 @@ export function parseBackend(text: string): Backend {
   const port = m ? Number(m[2]) : NaN;
   if (!m || port < 1 || port > 65535) throw new BackendAddressError(`backend "${text}" is not host:port (port 1-65535)`);
   return { host: m[1]!, port };
-}
-
-export function startRoundRobinBalancer(backends: readonly Backend[], listenPort = 0): Promise<Balancer> {
-  if (backends.length === 0) throw new BackendAddressError('a balancer needs at least one backend');
-  let next = 0;
-  const open = new Set<Socket>();
-  const server = createServer((client) => {
-    const backend = backends[next++ % backends.length]!;
-    const upstream = createConnection(backend.port, backend.host);
-    open.add(client).add(upstream);
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
-    // Either side failing or closing ends the pair: the load generator then sees an error.
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listenPort, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((r) => {
-            for (const s of open) s.destroy();
-            server.close(() => r());
-          }),
-      });
-    });
-  });
 }
 
 async function processMain(): Promise<void> {

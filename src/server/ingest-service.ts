@@ -73,7 +73,9 @@ export class IngestService {
       const outcome = await tx.devices.recordHeartbeat(device.id, hb, JSON.stringify(hb), nowMs, this.heartbeatIntervalSec());
       await notifyAfter?.(hb, outcome.outcome, nowMs); // issue 14
       return outcome;
-    });
+      // Not durable: a heartbeat lost in a crash of the database host is replaced by the next
+      // one (its nonce, status and any notification event are lost or kept together).
+    }, { durable: false });
   }
 
   /** Stored durably (synchronous=FULL on SQLite) before the agent is told, since it then forgets them. */

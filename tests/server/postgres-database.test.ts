@@ -70,6 +70,25 @@ describe('PostgreSQL database', needsTools('initdb', 'pg_ctl'), () => {
     expect(await db.all('SELECT k FROM tx')).toEqual([{ k: 'kept' }]);
   });
 
+  it('durable: false commits without waiting for the log flush, in that transaction only; other transactions wait for it', async () => {
+    // The test cluster turns synchronous commit off for speed; this database gets PostgreSQL's default back.
+    const url = await createDatabase(adminUrl);
+    const name = new URL(url).pathname.slice(1);
+    const admin = await openPostgresDatabase(adminUrl, { poolSize: 1 });
+    await admin.run(`ALTER DATABASE "${name}" SET synchronous_commit = on`);
+    await admin.close();
+    const flushed = await openPostgresDatabase(url, { poolSize: 2 });
+    try {
+      const setting = (tx: { get<T>(sql: string): Promise<T | undefined> }) => tx.get<{ synchronous_commit: string }>('SHOW synchronous_commit').then((r) => r!.synchronous_commit);
+      expect(await flushed.transaction((tx) => setting(tx), { durable: false })).toBe('off');
+      // SET LOCAL ends with its transaction: the pooled connections are back to the default.
+      for (let i = 0; i < 4; i++) expect(await flushed.transaction((tx) => setting(tx))).toBe('on');
+      expect(await flushed.transaction((tx) => setting(tx), { durable: true })).toBe('on');
+    } finally {
+      await flushed.close();
+    }
+  });
+
   it('two concurrent transactions claiming with FOR UPDATE SKIP LOCKED get disjoint rows', async () => {
     await db.run('CREATE TABLE q (id BIGINT PRIMARY KEY, claimed_by TEXT)');
     for (let i = 1; i <= 10; i++) await db.run('INSERT INTO q (id) VALUES (?)', [i]);

@@ -189,9 +189,9 @@ export async function openPostgresDatabase(url: string, opts: PostgresDatabaseOp
   return {
     kind: 'postgres',
     ...base,
-    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, _opts?: TransactionOptions): Promise<T> {
-      // `durable` needs nothing here: with synchronous_commit=on (the default) COMMIT returns
-      // once the commit record is flushed.
+    async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts?: TransactionOptions): Promise<T> {
+      // durable: true needs nothing here: with synchronous_commit=on (the default) COMMIT
+      // returns once the commit record is flushed. durable: false lets it return before.
       for (let attempt = 1; ; attempt++) {
         const client = await pool.connect().catch((err: unknown) => {
           throw new PostgresQueryError(target, 'BEGIN', err);
@@ -199,6 +199,7 @@ export async function openPostgresDatabase(url: string, opts: PostgresDatabaseOp
         let broken = false;
         try {
           await client.query('BEGIN');
+          if (opts?.durable === false) await client.query('SET LOCAL synchronous_commit = off');
           const result = await fn(executor(client, target));
           await client.query('COMMIT');
           return result;

@@ -33,9 +33,15 @@ export interface SqlExecutor {
 
 export interface TransactionOptions {
   /**
-   * The commit must be on disk before the promise resolves (an alert the agent will then
-   * forget). SQLite runs the transaction with synchronous=FULL; PostgreSQL commits are
-   * always durable with the default synchronous_commit=on.
+   * true: the commit must be on disk before the promise resolves (an alert the agent will
+   * then forget): SQLite runs the transaction with synchronous=FULL; PostgreSQL's default
+   * synchronous_commit=on already waits for the flush.
+   * false: the transaction may be lost if the database's host crashes within a moment of
+   * the commit, and nothing else is risked (a heartbeat: latest-wins, the next one replaces
+   * it): SQLite's synchronous=NORMAL, PostgreSQL's `SET LOCAL synchronous_commit = off`
+   * (the commit does not wait for the log flush, which otherwise bounds heartbeats per
+   * second by the disk's flushes per second).
+   * Absent: each database's default (SQLite NORMAL, PostgreSQL flushed).
    */
   durable?: boolean;
 }

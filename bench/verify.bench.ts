@@ -24,7 +24,7 @@ import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyAuthenticodeFile } from '../src/core/signing/verify-authenticode.js';
-import { makePe, SCN_CODE, SCN_DATA } from '../tests/helpers/make-pe.js';
+import { makePe, codeAndData } from '../tests/helpers/make-pe.js';
 import { makeSigningPki, osslsign } from '../tests/helpers/signing-fixtures.js';
 import { buildCli } from '../scripts/build-cli.js';
 import { median, printTable } from './table.js';
@@ -45,10 +45,7 @@ function buildSignedPe(): { file: string; caFile: string } {
   // Random data, so neither the disk nor the hash sees a compressible pattern.
   const data = randomBytes(DATA_BYTES);
   const pe = makePe({
-    sections: [
-      { name: '.text', data: Buffer.from([0x55, 0x48, 0x89, 0xe5, 0x31, 0xc0, 0x5d, 0xc3]), characteristics: SCN_CODE },
-      { name: '.rdata', data, characteristics: SCN_DATA },
-    ],
+    sections: codeAndData(data),
   });
   const unsigned = path.join(WORK, 'big-unsigned.exe');
   writeFileSync(unsigned, pe);

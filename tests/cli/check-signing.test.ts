@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { ScanReportSchema, type Finding, type ScanReport } from '../../src/shared/scan.js';
-import { makePe, SCN_CODE, SCN_DATA } from '../helpers/make-pe.js';
+import { makePe, codeAndData } from '../helpers/make-pe.js';
 import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-version-resource.js';
 import { appendInsideCertificateTable, fakePayload, LEAF_SERIAL, makeSigningPki, osslsign, samplePe, type SigningPki } from '../helpers/signing-fixtures.js';
 import { needsTools } from '../helpers/system-tool.js';
@@ -45,10 +45,7 @@ beforeAll(() => {
   pki = makeSigningPki(path.join(work, 'pki'));
   leafSha256 = fingerprint(pki.leafPem);
   const exe = makePe({
-    sections: [
-      { name: '.text', data: Buffer.from([0x55, 0x48, 0x89, 0xe5, 0x31, 0xc0, 0x5d, 0xc3]), characteristics: SCN_CODE },
-      { name: '.rdata', data: Buffer.from('Test Softphone\0'.repeat(64), 'latin1'), characteristics: SCN_DATA },
-    ],
+    sections: codeAndData(Buffer.from('Test Softphone\0'.repeat(64), 'latin1')),
     resources: (rva) => makeVersionResource(rva, { languages: [{ id: 0x0409, info: electronAppVersionSpec('18.12.425') }] }),
   });
   signedExe = sign(exe, 'client');

@@ -33,6 +33,17 @@ const align = (n: number, a: number) => Math.ceil(n / a) * a;
 export const SCN_CODE = 0x00000020 | 0x20000000 | 0x40000000; // code, execute, read
 export const SCN_DATA = 0x00000040 | 0x40000000; // initialized data, read
 
+/** A small x64 function (push rbp; mov rbp, rsp; xor eax, eax; pop rbp; ret) for a .text section. */
+export const TEXT_CODE = Buffer.from([0x55, 0x48, 0x89, 0xe5, 0x31, 0xc0, 0x5d, 0xc3]);
+
+/** The usual two sections of a test PE: that code, and `rdata` as read-only data. */
+export function codeAndData(rdata: Buffer): SectionSpec[] {
+  return [
+    { name: '.text', data: TEXT_CODE, characteristics: SCN_CODE },
+    { name: '.rdata', data: rdata, characteristics: SCN_DATA },
+  ];
+}
+
 export function makePe(opts: MakePeOptions = {}): Buffer {
   const is64 = opts.pe32plus ?? true;
   const specs: SectionSpec[] = [

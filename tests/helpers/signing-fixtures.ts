@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as asn1js from 'asn1js';
 import { Attribute, Certificate, ContentInfo, SignedAndUnsignedAttributes, SignedData } from 'pkijs';
-import { makePe, SCN_CODE, SCN_DATA } from './make-pe.js';
+import { makePe, SCN_CODE, SCN_DATA, TEXT_CODE } from './make-pe.js';
 
 export const LEAF_SERIAL = '1b6611df9c9a4d6ecc8ed50c9b917873';
 export const LEAF_SUBJECT = '/C=GB/L=London/O=Example Softphone Ltd/CN=Example Softphone Ltd';
@@ -238,7 +238,7 @@ export function samplePe(opts: { pe32plus?: boolean; dataBytes?: number; seed?: 
   return makePe({
     pe32plus: opts.pe32plus ?? true,
     sections: [
-      { name: '.text', data: Buffer.from([0x55, 0x48, 0x89, 0xe5, 0x31, 0xc0, 0x5d, 0xc3]), characteristics: SCN_CODE },
+      { name: '.text', data: TEXT_CODE, characteristics: SCN_CODE },
       { name: '.rdata', data: Buffer.from('Example Softphone 18.12.416\0'.repeat(20), 'latin1'), characteristics: SCN_DATA },
       { name: '.data', data, characteristics: SCN_DATA },
     ],

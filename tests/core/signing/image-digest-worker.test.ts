@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashRangesOnWorker, WORKER_MIN_BYTES } from '../../../src/core/signing/image-digest-worker.js';
 import { verifyAuthenticodeFile } from '../../../src/core/signing/verify-authenticode.js';
-import { makePe, SCN_CODE, SCN_DATA } from '../../helpers/make-pe.js';
+import { makePe, codeAndData } from '../../helpers/make-pe.js';
 import { makeSigningPki, osslsign, securityDirectory, type SigningPki } from '../../helpers/signing-fixtures.js';
 import { osslsigncodeVerify } from '../../helpers/signing-osslsigncode.js';
 import { needsTools } from '../../helpers/system-tool.js';
@@ -93,10 +93,7 @@ describe('verifying a large signed PE with its hashing on a worker thread (hashO
     pki = makeSigningPki(path.join(dir, 'pki'));
     const data = randomBytes(WORKER_MIN_BYTES + 1024 * 1024);
     const pe = makePe({
-      sections: [
-        { name: '.text', data: Buffer.from([0x55, 0x48, 0x89, 0xe5, 0x31, 0xc0, 0x5d, 0xc3]), characteristics: SCN_CODE },
-        { name: '.rdata', data, characteristics: SCN_DATA },
-      ],
+      sections: codeAndData(data),
     });
     const plain = path.join(dir, 'big.exe');
     writeFileSync(plain, pe);

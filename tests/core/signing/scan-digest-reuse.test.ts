@@ -16,7 +16,7 @@ import { parsePackText } from '../../../src/core/pack/load.js';
 import { LocalTargetFs, type RandomAccessFile, type TargetFs } from '../../../src/core/os/target-fs.js';
 import { runScan, type ScanContext } from '../../../src/core/scan.js';
 import type { ScanReport } from '../../../src/shared/scan.js';
-import { makePe, SCN_CODE, SCN_DATA } from '../../helpers/make-pe.js';
+import { makePe, codeAndData } from '../../helpers/make-pe.js';
 import { electronAppVersionSpec, makeVersionResource } from '../../helpers/make-version-resource.js';
 import { makeSigningPki, osslsign } from '../../helpers/signing-fixtures.js';
 import { needsTools } from '../../helpers/system-tool.js';
@@ -84,10 +84,7 @@ describe('one read of a signed executable per scan', needsTools('openssl', 'ossl
     writeFileSync(
       unsigned,
       makePe({
-        sections: [
-          { name: '.text', data: Buffer.from([0x55, 0x48, 0x89, 0xe5, 0x31, 0xc0, 0x5d, 0xc3]), characteristics: SCN_CODE },
-          { name: '.rdata', data: Buffer.alloc(DATA_BYTES, 0x3c), characteristics: SCN_DATA },
-        ],
+        sections: codeAndData(Buffer.alloc(DATA_BYTES, 0x3c)),
         resources: (rva) => makeVersionResource(rva, { languages: [{ id: 0x0409, info: electronAppVersionSpec('18.12.425') }] }),
       }),
     );

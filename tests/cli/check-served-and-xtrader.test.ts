@@ -9,7 +9,7 @@
  * derived pack differs from the built-in one only there, so the built-in entries are wired
  * to the same locations and rules.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +21,7 @@ import { ScanReportSchema, type ScanReport } from '../../src/shared/scan.js';
 import { makePe } from '../helpers/make-pe.js';
 import { electronAppVersionSpec, makeVersionResource } from '../helpers/make-version-resource.js';
 import { PLANTED_PAYLOAD, PLANTED_SHA256 } from '../helpers/test-pack.js';
+import { makeTree } from '../helpers/file-tree.js';
 
 const BUILTIN = fileURLToPath(new URL('../../src/core/pack/builtin/', import.meta.url));
 const WIN_APP = 'Users/alice/AppData/Local/Programs/3CXDesktopApp';
@@ -48,18 +49,7 @@ function exe(version: string, strings: Record<string, string> = {}): Buffer {
   return makePe({ resources: (rva) => makeVersionResource(rva, { languages: [{ id: 0x0409, info: spec }] }) });
 }
 
-async function tree(files: Record<string, string | Buffer>): Promise<string> {
-  const root = await mkdtemp(path.join(tmpdir(), 'vigil-served-'));
-  for (const [rel, content] of Object.entries(files)) {
-    if (rel.endsWith('/')) {
-      await mkdir(path.join(root, rel), { recursive: true });
-      continue;
-    }
-    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-    await writeFile(path.join(root, rel), content);
-  }
-  return root;
-}
+const tree = (files: Record<string, string | Buffer>) => makeTree(files, 'vigil-served-');
 
 const windowsTree = (extra: Record<string, string | Buffer> = {}) => ({ 'Windows/System32/': '', 'Users/alice/NTUSER.DAT': 'x', 'Users/Public/': '', ...extra });
 /** A Debian 3CX PBX: the files outside the PBX folder are what such a root has anyway. */

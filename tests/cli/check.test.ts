@@ -5,7 +5,7 @@
  * What RMM scripts read is asserted: the exit code, the human lines and the JSON document.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +19,7 @@ import { disarmedCopy, PLANTED_PAYLOAD, PLANTED_SHA256, testPack } from '../help
 import { emptyHive, hivexMkdirs, hivexSetStrings, hivexsh } from '../helpers/make-hive.js';
 import { needsTools } from '../helpers/system-tool.js';
 import { needsCheckoutOthersCanRead } from '../helpers/checkout-access.js';
+import { makeTree } from '../helpers/file-tree.js';
 
 const WIN_APP = 'Users/alice/AppData/Local/Programs/3CXDesktopApp';
 const MAC_APP = 'Applications/3CX Desktop App.app';
@@ -28,18 +29,7 @@ function exeWithVersion(version: string): Buffer {
   return makePe({ resources: (rva) => makeVersionResource(rva, { languages: [{ id: 0x0409, info: electronAppVersionSpec(version) }] }) });
 }
 
-async function tree(files: Record<string, string | Buffer>): Promise<string> {
-  const root = await mkdtemp(path.join(tmpdir(), 'vigil-check-'));
-  for (const [rel, content] of Object.entries(files)) {
-    if (rel.endsWith('/')) {
-      await mkdir(path.join(root, rel), { recursive: true });
-      continue;
-    }
-    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-    await writeFile(path.join(root, rel), content);
-  }
-  return root;
-}
+const tree = (files: Record<string, string | Buffer>) => makeTree(files, 'vigil-check-');
 
 function windowsTree(extra: Record<string, string | Buffer> = {}): Record<string, string | Buffer> {
   return { 'Windows/System32/': '', 'Users/alice/NTUSER.DAT': 'x', 'Users/bob/NTUSER.DAT': 'x', 'Users/Public/': '', ...extra };

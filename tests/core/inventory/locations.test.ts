@@ -1,5 +1,4 @@
-import { chmod, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, symlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalTargetFs } from '../../../src/core/os/target-fs.js';
@@ -9,16 +8,9 @@ import { listUserProfiles } from '../../../src/core/inventory/user-profiles.js';
 import { resolveLocation } from '../../../src/core/inventory/resolve-location.js';
 import { detectPlatform } from '../../../src/core/inventory/scan-target.js';
 import { hashInstalledFile } from '../../../src/core/inventory/file-hash.js';
+import { makeTree } from '../../helpers/file-tree.js';
 
-async function tree(files: Record<string, string>): Promise<string> {
-  const root = await mkdtemp(path.join(tmpdir(), 'vigil-tree-'));
-  for (const [rel, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-    if (rel.endsWith('/')) await mkdir(path.join(root, rel), { recursive: true });
-    else await writeFile(path.join(root, rel), content);
-  }
-  return root;
-}
+const tree = (files: Record<string, string | Buffer>) => makeTree(files, 'vigil-tree-');
 
 describe('user profiles and locations on a Windows layout', () => {
   it('lists real profiles and skips built-in ones and junctions', async () => {

@@ -59,28 +59,18 @@ export class RateLimiter {
 
   take(key: string): TakeResult {
     const nowMs = this.now();
-    this.sweep(nowMs);
-    let b = this.buckets.get(key);
-    if (!b) {
-      b = { tokens: this.policy.capacity, updatedMs: nowMs };
-      this.buckets.set(key, b);
-    }
-    return takeToken(b, nowMs, this.policy);
+    return takeToken(this.bucket(key, nowMs), nowMs, this.policy);
   }
 
-  /**
-   * Takes up to `n` tokens at once (for quotas counted in items, not requests): how many
-   * were granted, and when the next one will be there.
-   */
-  takeUpTo(key: string, n: number): { granted: number; retryAfterSec: number } {
-    const nowMs = this.now();
+  /** This key's bucket, full when new; sweeps idle buckets first. */
+  private bucket(key: string, nowMs: number): Bucket {
     this.sweep(nowMs);
     let b = this.buckets.get(key);
     if (!b) {
       b = { tokens: this.policy.capacity, updatedMs: nowMs };
       this.buckets.set(key, b);
     }
-    return takeUpTo(b, n, nowMs, this.policy);
+    return b;
   }
 
   /** Whether `take` would be allowed now, without taking (for limits on failures only). */

@@ -161,11 +161,7 @@ describe.skipIf(skipReason !== '')('the machine agent serves the tray clients ov
   afterAll(async () => {
     for (const c of clients) c.proc.kill('SIGKILL');
     agent?.kill('SIGKILL');
-    if (srv) {
-      const closing = srv.close();
-      srv.app.server.closeAllConnections();
-      await closing;
-    }
+    if (srv) await srv.closeNow();
     if (work) await rm(work, { recursive: true, force: true });
   });
 

@@ -22,6 +22,11 @@ export interface TestServer {
   createToken(tenant: string, opts?: { expiresAt?: number; maxUses?: number }): Promise<string>;
   admin<T = unknown>(pathAndQuery: string, init?: { method?: string }): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
+  /**
+   * Closes without waiting for requests still in flight: an agent stopped mid-delivery
+   * aborts a half-sent request the server would otherwise wait on until its timeout.
+   */
+  closeNow(): Promise<void>;
 }
 
 export async function startTestServer(opts: Partial<Omit<ServerOptions, 'storage' | 'adminTokenHash'>> & { dbFile?: string; port?: number } = {}): Promise<TestServer> {
@@ -34,6 +39,10 @@ export async function startTestServer(opts: Partial<Omit<ServerOptions, 'storage
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const url = `http://127.0.0.1:${port}`;
+  const close = async () => {
+    await app.close();
+    await storage.close();
+  };
   return {
     url,
     port,
@@ -47,9 +56,11 @@ export async function startTestServer(opts: Partial<Omit<ServerOptions, 'storage
       const res = await fetch(url + p, { method: init.method ?? 'GET', headers: { authorization: `Bearer ${adminToken}` } });
       return { status: res.status, body: (await res.json()) as T };
     },
-    close: async () => {
-      await app.close();
-      await storage.close();
+    close,
+    closeNow: async () => {
+      const closing = close();
+      app.server.closeAllConnections();
+      await closing;
     },
   };
 }

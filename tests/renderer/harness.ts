@@ -5,7 +5,12 @@
  * https://vigil.test/ are intercepted and answered by the handler as vigil://app/….
  * A fake `window.vigil` bridge is injected before the page's own script runs.
  */
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { buildRenderer } from '../../scripts/build-renderer.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createAppProtocolHandler } from '../../src/main/app-protocol.js';
 import type { AgentState } from '../../src/shared/agent-state.js';
@@ -105,5 +110,41 @@ export async function openStatusPage(browser: Browser, rendererDir: string, o: O
     problems,
     calls: () => page.evaluate(() => (globalThis as unknown as { __calls: unknown[][] }).__calls),
     push: (s) => page.evaluate((st) => (globalThis as unknown as { __push: (x: unknown) => void }).__push(st), s),
+  };
+}
+
+export interface StatusPages {
+  /** Opens the status window in a fresh context; it is closed after the suite. */
+  open(o: OpenOptions): Promise<OpenedPage>;
+  /** The built renderer's folder (set once the suite has started). */
+  rendererDir(): string;
+}
+
+/**
+ * The status window for one suite: before its tests, builds the renderer into a temp folder,
+ * launches Chromium and makes `artifacts` (screenshots); after them, closes every page it
+ * opened and the browser. Call in a describe declared with needsTools('chromium'), or at
+ * the top of a file whose tests all declare it.
+ */
+export function statusPages(artifacts: string): StatusPages {
+  let browser: Browser | undefined;
+  let dir = '';
+  const opened: OpenedPage[] = [];
+  beforeAll(async () => {
+    dir = await buildRenderer({ outDir: mkdtempSync(path.join(tmpdir(), 'vigil-renderer-')) });
+    browser = await launch();
+    mkdirSync(artifacts, { recursive: true });
+  });
+  afterAll(async () => {
+    for (const o of opened) await o.context.close().catch(() => {});
+    await browser?.close();
+  });
+  return {
+    open: async (o) => {
+      const p = await openStatusPage(browser!, dir, o);
+      opened.push(p);
+      return p;
+    },
+    rendererDir: () => dir,
   };
 }

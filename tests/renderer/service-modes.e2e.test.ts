@@ -7,16 +7,13 @@
  * - per-user install: a scan with the "other profiles are not checked" info finding.
  * Each passes axe-core's WCAG 2.1 AA rules in light and dark. Screenshots go to test-artifacts/renderer/; VIGIL_UPDATE_DOCS_IMG=1 copies them to docs/img/.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRenderer } from '../../scripts/build-renderer.js';
+import { describe, expect, it } from 'vitest';
 import { findings, scannedState, T1 } from '../main/fixtures/agent-states.js';
-import { launch, openStatusPage, type OpenedPage } from './harness.js';
+import { statusPages } from './harness.js';
 import { needsTools } from '../helpers/system-tool.js';
 import { machineStateFor } from '../../src/core/local-channel/machine-state.js';
 import { OTHER_PROFILE } from '../../src/core/local-channel/redact-for-viewer.js';
@@ -29,9 +26,6 @@ import type { AgentState } from '../../src/core/agent.js';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(repo, 'test-artifacts', 'renderer');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-let browser: Browser;
-let rendererDir: string;
-const opened: OpenedPage[] = [];
 
 
 function serviceState(): ReturnType<typeof trayStateFromService> {
@@ -78,19 +72,10 @@ const MODES = [
 ] as const;
 
 describe('status window: service client, service down, per-user install', needsTools('chromium'), () => {
-  beforeAll(async () => {
-    rendererDir = await buildRenderer({ outDir: mkdtempSync(path.join(tmpdir(), 'vigil-renderer-')) });
-    browser = await launch();
-    mkdirSync(artifacts, { recursive: true });
-  });
-  afterAll(async () => {
-    for (const o of opened) await o.context.close().catch(() => {});
-    await browser?.close();
-  });
+  const pages = statusPages(artifacts);
   for (const m of MODES) {
     it(`${m.name}: banner and findings, screenshot`, async () => {
-      const p = await openStatusPage(browser, rendererDir, { state: m.state() });
-      opened.push(p);
+      const p = await pages.open({ state: m.state() });
       await expect.poll(() => p.page.locator('#status-label').textContent()).toBe(m.label);
       const text = (await p.page.locator('body').textContent()) ?? '';
       if (m.name === 'service') {

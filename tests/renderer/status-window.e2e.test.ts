@@ -4,16 +4,13 @@
  * to test-artifacts/renderer/ (gitignored); set VIGIL_UPDATE_DOCS_IMG=1 to refresh
  * docs/img/ from the same run.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRenderer } from '../../scripts/build-renderer.js';
+import { describe, expect, it } from 'vitest';
 import { BUILTIN_3CX_VERSION, findings, scannedState, states } from '../main/fixtures/agent-states.js';
 import { needsTools } from '../helpers/system-tool.js';
-import { launch, openStatusPage, type OpenedPage, type OpenOptions } from './harness.js';
+import { statusPages, type OpenedPage } from './harness.js';
 import type { BrowserScope } from './browser-scope.js';
 
 /** Browser globals inside evaluate callbacks (see browser-scope.ts). */
@@ -25,26 +22,8 @@ const noHorizontalScroll = () => {
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const artifacts = path.join(repo, 'test-artifacts', 'renderer');
 
-let browser: Browser;
-let rendererDir: string;
-const opened: OpenedPage[] = [];
-
-beforeAll(async () => {
-  rendererDir = await buildRenderer({ outDir: mkdtempSync(path.join(tmpdir(), 'vigil-renderer-')) });
-  browser = await launch();
-  mkdirSync(artifacts, { recursive: true });
-});
-
-afterAll(async () => {
-  for (const o of opened) await o.context.close().catch(() => {});
-  await browser?.close();
-});
-
-async function open(o: OpenOptions): Promise<OpenedPage> {
-  const p = await openStatusPage(browser, rendererDir, o);
-  opened.push(p);
-  return p;
-}
+const pages = statusPages(artifacts);
+const open = pages.open;
 
 function expectClean(p: OpenedPage) {
   expect(p.problems.cspViolations).toEqual([]);
@@ -292,8 +271,8 @@ describe('status window in Chromium', needsTools('chromium'), () => {
   });
 
   it('the built page is the checked-in page plus the bundle', () => {
-    expect(readFileSync(path.join(rendererDir, 'index.html'), 'utf8')).toBe(readFileSync(path.join(repo, 'src/renderer/index.html'), 'utf8'));
-    const js = readFileSync(path.join(rendererDir, 'app.js'), 'utf8');
+    expect(readFileSync(path.join(pages.rendererDir(), 'index.html'), 'utf8')).toBe(readFileSync(path.join(repo, 'src/renderer/index.html'), 'utf8'));
+    const js = readFileSync(path.join(pages.rendererDir(), 'app.js'), 'utf8');
     expect(js).not.toMatch(/\beval\(|new Function|innerHTML/);
     expect(js).not.toContain('zod');
   });

@@ -15,7 +15,7 @@
  * (Node start-up, loading packs, hashing the installs) are shown in their own rows.
  *
  * Whole process on a clean PC: `vigil check --json` of this machine (nothing installed),
- * as shipped (the bundled dist/cli/main.js), spawned and timed from outside beside a bare
+ * as shipped (the bundled CLI's launcher dist/cli/vigil.cjs, package.json "bin"), spawned and timed from outside beside a bare
  * `node -e 0` in CLEAN_RUNS paired rounds; target: under 150 ms.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePe, SCN_DATA } from '../tests/helpers/make-pe.js';
 import { makeSigningPki, osslsign } from '../tests/helpers/signing-fixtures.js';
-import { buildCli } from '../scripts/build-cli.js';
+import { buildCli, LAUNCHER } from '../scripts/build-cli.js';
 import { median, printTable } from './table.js';
 import { pairedRuns, spread, type ProcessTimes } from './whole-process.js';
 
@@ -102,7 +102,8 @@ buildTree(BARE, 0);
 const signedExes = buildSignedTree();
 execFileSync('sync');
 // Always from the sources being measured: a stale dist/ would time yesterday's code.
-const cli = await buildCli();
+// What `vigil` runs once npm has installed it: package.json's "bin", the launcher.
+const cli = path.join(path.dirname(await buildCli()), LAUNCHER);
 
 const NAMES = ['3CXDesktopApp.exe', 'ffmpeg.dll', 'd3dcompiler_47.dll'];
 const walkAndHash = (tree: string) => [

@@ -20,7 +20,9 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } f
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prevalidateBuiltinText, type PrevalidatedPack } from '../src/core/pack/load.js';
+import type { PrevalidatedPack } from '../src/core/pack/load.js';
+import { prevalidateBuiltinText } from '../src/core/pack/parse-pack.js';
+import { SCRIPT_COMMANDS } from '../src/cli/script-commands.js';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -157,41 +159,95 @@ const builtinsThroughRequire: esbuild.Plugin = {
  * The commands RMM scripts start on every PC, again and again, also as one CommonJS file
  * each (dist/cli/<name>.cjs), which main.js runs through src/cli/command-script.ts with
  * V8's code cache: Node 20 caches no compiled ES modules, and a clean-PC check spent about
- * 40 ms compiling its chunks. One file per command, nothing split out: what the command
- * loads only when needed (pkijs) is wrapped by esbuild to run only when first imported,
- * and compiled (then cached) only once called.
+ * 40 ms compiling its chunks. One file per command: what the command loads only when
+ * needed is wrapped by esbuild to run only when first imported, and compiled (then cached)
+ * only once called.
+ *
+ * zod is the exception: it is its own file, dist/cli/zod.cjs, required by the command files
+ * when a schema is first needed (`vigil check --pack FILE`, `--platform`, a signed pack's
+ * settings). A clean-PC check needs none, and every byte of a command file is read (and
+ * hashed, for its cache) on every run: zod was 210 KB of check.cjs's 830 KB. One zod
+ * file for both commands, so a process never holds two zods.
  */
-export const SCRIPT_COMMANDS = ['check', 'verify'];
+const SCRIPT_ZOD = 'zod.cjs';
+/** The package's "bin" (see buildLauncher). */
+export const LAUNCHER = 'vigil.cjs';
+
+/** `import ... from 'zod'` in a command file: require('./zod.cjs') when first used. */
+const zodFromItsOwnFile: esbuild.Plugin = {
+  name: 'zod-from-its-own-file',
+  setup(build) {
+    build.onResolve({ filter: /^zod$/ }, () => ({ path: `./${SCRIPT_ZOD}`, external: true }));
+  },
+};
+
+const SCRIPT_OPTIONS = {
+  absWorkingDir: root,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  mainFields: ['module', 'main'],
+  keepNames: true,
+  legalComments: 'none',
+  sourcemap: false,
+  logLevel: 'warning',
+  write: false as const,
+} satisfies esbuild.BuildOptions;
 
 async function buildCommandScripts(outdir: string, minify: boolean): Promise<void> {
-  const result = await esbuild.build({
-    absWorkingDir: root,
+  const commands = await esbuild.build({
+    ...SCRIPT_OPTIONS,
     entryPoints: SCRIPT_COMMANDS.map((c) => path.join(root, 'src/cli/commands', `${c}.ts`)),
     outdir,
     outExtension: { '.js': '.cjs' },
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    mainFields: ['module', 'main'],
     minify,
-    keepNames: true,
     external: SERVER_EXTERNALS,
     // The sources' import.meta.url (the built-in packs' folder) is this file's URL.
     define: { 'import.meta.url': '__vigilScriptUrl' },
     banner: { js: 'var __vigilScriptUrl=require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [rewritePaths(['src/core/version.ts']), zodEnglishOnly],
-    legalComments: 'none',
-    sourcemap: false,
-    logLevel: 'warning',
-    write: false,
+    // Built-ins a command imports only when it needs them (import('node:child_process'))
+    // become a require() on first use, as in the ES build, rather than an import() the
+    // script could not run.
+    plugins: [rewritePaths(['src/core/version.ts']), zodFromItsOwnFile, builtinsThroughRequire],
   });
-  for (const out of result.outputFiles) {
+  const zod = await esbuild.build({
+    ...SCRIPT_OPTIONS,
+    stdin: { contents: "export * from 'zod';", resolveDir: root, loader: 'js', sourcefile: 'zod-for-command-scripts.js' },
+    outfile: path.join(outdir, SCRIPT_ZOD),
+    minify,
+    plugins: [zodEnglishOnly],
+  });
+  for (const out of [...commands.outputFiles, ...zod.outputFiles]) {
     // vm.Script runs these without a dynamic-import hook: every import() must have been
     // bundled into a plain function call.
     if (/\bimport\(/.test(out.text)) throw new Error(`${path.relative(root, out.path)} still holds a dynamic import(); bundle it or leave the command out of SCRIPT_COMMANDS`);
     writeFileSync(out.path, out.contents);
   }
+}
+
+/**
+ * dist/cli/vigil.cjs, the package's "bin" (src/cli/launcher.ts): CommonJS, so `vigil check`
+ * and `vigil verify` start without Node's ES-module loader; it imports main.js (left as
+ * is, not bundled in) for every other command.
+ */
+async function buildLauncher(outdir: string, minify: boolean): Promise<void> {
+  const result = await esbuild.build({
+    ...SCRIPT_OPTIONS,
+    entryPoints: [path.join(root, 'src/cli/launcher.ts')],
+    outfile: path.join(outdir, LAUNCHER),
+    minify,
+    banner: { js: '#!/usr/bin/env node' },
+    plugins: [
+      {
+        name: 'launcher-imports-main',
+        setup(build) {
+          build.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './main.js', external: true }));
+        },
+      },
+    ],
+  });
+  for (const out of result.outputFiles) writeFileSync(out.path, out.contents, { mode: 0o755 });
 }
 
 export async function buildCli(opts: { outDir?: string; metafile?: string; minify?: boolean } = {}): Promise<string> {
@@ -228,6 +284,7 @@ export async function buildCli(opts: { outDir?: string; metafile?: string; minif
   // `--meta FILE`: what each output holds (https://esbuild.github.io/analyze/ reads it).
   if (opts.metafile !== undefined) writeFileSync(opts.metafile, JSON.stringify(result.metafile));
   await buildCommandScripts(outdir, opts.minify ?? true);
+  await buildLauncher(outdir, opts.minify ?? true);
   // The built-in packs the bundle reads (see REWRITES), where tsc's output also reads them.
   const packsFrom = BUILTIN_PACKS_DIR;
   const packsTo = path.join(path.dirname(outdir), 'core/pack/builtin');

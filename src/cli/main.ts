@@ -5,7 +5,9 @@
  * server's dependencies.
  */
 import { enableCompileCache, scriptCacheDir } from './compile-cache.js';
-import { EXIT, isUsageError, type CliIo, type CommandMain } from './io.js';
+import { EXIT, type CliIo, type CommandMain } from './io.js';
+import { runAsProcess } from './process-main.js';
+import { runCommand, type LoadedCommand } from './run-command.js';
 
 /**
  * Commands the bundle also ships as one CommonJS file each (dist/cli/<name>.cjs), run with
@@ -14,7 +16,7 @@ import { EXIT, isUsageError, type CliIo, type CommandMain } from './io.js';
  */
 const SCRIPT_COMMANDS: readonly string[] = [];
 
-async function loadCommand(name: string, load: () => Promise<{ main: CommandMain }>): Promise<{ main: CommandMain; saveCache?: () => boolean }> {
+async function loadCommand(name: string, load: () => Promise<{ main: CommandMain }>): Promise<LoadedCommand> {
   // Without a cache folder (the Electron app, which packs only the .js files; or the user
   // turned compile caches off) the command's ES-module file runs, as everywhere else.
   const cacheDir = SCRIPT_COMMANDS.includes(name) ? scriptCacheDir() : undefined;
@@ -57,38 +59,14 @@ export async function runCli(argv: string[], io: CliIo, opts: RunCliOptions = {}
     io.stderr(`vigil: unknown command "${name}"\n\n${usage(offered)}`);
     return EXIT.usage;
   }
-  try {
-    const mod = await loadCommand(name, command.load);
-    const code = await mod.main(rest, io);
-    mod.saveCache?.();
-    return code;
-  } catch (err) {
-    if (isUsageError(err)) {
-      io.stderr(`vigil ${name}: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    io.stderr(`vigil ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return EXIT.incomplete;
-  }
+  return runCommand(name, () => loadCommand(name, command.load), rest, io);
 }
 
-async function processMain(): Promise<void> {
+/** The CLI as this process (also what the launcher, dist/cli/vigil.cjs, calls). */
+export async function processMain(): Promise<void> {
   // Before any command's modules load (Node >= 22.1; a no-op on Node 20).
   enableCompileCache();
-  let interrupt: () => void = () => {};
-  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
-  process.once('SIGINT', () => interrupt());
-  process.once('SIGTERM', () => interrupt());
-  const code = await runCli(process.argv.slice(2), {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
-    env: process.env,
-    cwd: process.cwd(),
-    interrupted,
-  });
-  process.exitCode = code;
-  // Long-running commands may leave timers behind on interrupt; exit once output drains.
-  process.stdout.write('', () => process.exit(code));
+  await runAsProcess((argv, io) => runCli(argv, io));
 }
 
 import { fileURLToPath } from 'node:url';

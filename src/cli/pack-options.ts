@@ -8,7 +8,7 @@
  * such a pack on its own.
  */
 import * as path from 'node:path';
-import { builtinPacks, loadPackFile, mergePacks, PackError, type LoadedPack, type MergedPacks } from '../core/pack/load.js';
+import { builtinPacks, mergePacks, PackError, type LoadedPack, type MergedPacks } from '../core/pack/load.js';
 import type { TrustedPackKey } from '../core/pack/pack-signature.js';
 import { UsageError, type CliIo } from './io.js';
 
@@ -16,7 +16,11 @@ export async function loadCommandPacks(files: readonly string[], noBuiltin: bool
   const packs: LoadedPack[] = [];
   try {
     if (!noBuiltin) packs.push(...(await builtinPacks()));
-    for (const file of files) packs.push(await loadPackFile(path.resolve(io.cwd, file), { trustedKeys }));
+    if (files.length) {
+      // The pack schema (and zod) load only for packs named on the command line.
+      const { loadPackFile } = await import('../core/pack/parse-pack.js');
+      for (const file of files) packs.push(await loadPackFile(path.resolve(io.cwd, file), { trustedKeys }));
+    }
   } catch (err) {
     if (err instanceof PackError) throw new UsageError(`cannot use pack ${err.message}`);
     throw err;

@@ -94,7 +94,7 @@ export async function loadConfiguredPacks(
   log: Logger,
   opts: { packsFromPolicy?: boolean } = {},
 ): Promise<{ packs: LoadedPack[]; problems: string[]; refused: PackRefusal[] }> {
-  const { builtinPacks, loadPackFile, mergePacks } = await import('./pack/load.js');
+  const { builtinPacks, mergePacks } = await import('./pack/load.js');
   const packs: LoadedPack[] = [...(await builtinPacks())];
   const problems: string[] = [];
   // Signed envelopes verify against the trusted pack keys; packs named by machine policy
@@ -102,6 +102,8 @@ export async function loadConfiguredPacks(
   const loadOpts = { trustedKeys: config.packKeys, requireSignature: opts.packsFromPolicy === true };
   for (const file of config.packs) {
     try {
+      // The pack schema (and zod) load only when the settings name packs.
+      const { loadPackFile } = await import('./pack/parse-pack.js');
       packs.push(await loadPackFile(file, loadOpts));
     } catch (err) {
       problems.push((err as Error).message);

@@ -10,7 +10,8 @@
  * defence.
  */
 import { createHash } from 'node:crypto';
-import { MAX_PACK_BYTES, PackError, parsePackText } from '../core/pack/load.js';
+import { MAX_PACK_BYTES, PackError } from '../core/pack/load.js';
+import { parsePackText } from '../core/pack/parse-pack.js';
 import type { PublicationView } from '../shared/fleet-protocol.js';
 import { ApiError } from './api-error.js';
 import type { PackStore, PublicationRow } from './database/pack-store.js';

@@ -1,9 +1,10 @@
 /**
  * The CLI as it ships: scripts/build-cli.ts bundles src/cli into main.js, one file per
- * command and shared chunks (package.json "bin", and what the Electron app's cli-mode
- * imports). The other CLI tests drive the sources; these spawn the bundle as RMM scripts
- * do, and import it as src/main/main.ts does, so a broken bundle (a path that moved, a
- * chunk that fails to load, an external that does not resolve) fails here.
+ * command and shared chunks (what the Electron app's cli-mode imports), check.cjs and
+ * verify.cjs (run with V8's code cache), zod.cjs, and the launcher vigil.cjs (package.json
+ * "bin"). The other CLI tests drive the sources; these spawn the bundle as RMM scripts do,
+ * and import it as src/main/main.ts does, so a broken bundle (a path that moved, a chunk
+ * that fails to load, an external that does not resolve) fails here.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,6 +29,8 @@ const WIN_APP = 'Users/alice/AppData/Local/Programs/3CXDesktopApp';
 // its node_modules as they do from an installed package.
 let out: string;
 let cli: string;
+/** package.json "bin": the launcher. */
+let bin: string;
 let meta: { outputs: Record<string, { imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }> };
 let work: string;
 
@@ -35,6 +38,7 @@ beforeAll(async () => {
   mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
   out = mkdtempSync(path.join(ROOT, 'test-artifacts', 'bundled-cli-'));
   cli = await buildCli({ outDir: path.join(out, 'cli'), metafile: path.join(out, 'meta.json') });
+  bin = path.join(path.dirname(cli), (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: { vigil: string } }).bin.vigil.replace(/^dist\/cli\//, ''));
   meta = JSON.parse(readFileSync(path.join(out, 'meta.json'), 'utf8')) as typeof meta;
   work = mkdtempSync(path.join(tmpdir(), 'vigil-bundled-'));
 }, 60_000);
@@ -43,10 +47,29 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
+/** Runs the CLI as npm installs it (the launcher), or `entry` (main.js). */
+function vigil(args: string[], env: NodeJS.ProcessEnv = {}, entry: string = bin, nodeArgs: string[] = []) {
   // The code caches of check and verify go to a folder of this test, not the user's.
   const cacheHome = { XDG_CACHE_HOME: path.join(work, 'xdg-cache') };
-  return spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, ...cacheHome, ...env }, timeout: 30_000 });
+  return spawnSync(process.execPath, [...nodeArgs, entry, ...args], { cwd: work, encoding: 'utf8', env: { ...process.env, ...cacheHome, ...env }, timeout: 30_000 });
+}
+
+/**
+ * What a run of the bin loaded: Node's built-in modules, the CommonJS files required, and
+ * whether Node's ES-module loader loaded anything (its own debug log, NODE_DEBUG=esm).
+ * check.cjs and verify.cjs run through vm.Script, so they are in neither list.
+ */
+function modulesLoadedBy(args: string[]): { builtins: string[]; files: string[]; esModules: boolean; stdout: string; status: number | null } {
+  const preload = path.join(work, 'record-modules.cjs');
+  const record = path.join(work, `modules-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(
+    preload,
+    "process.on('exit', () => require('node:fs').writeFileSync(process.env.VIGIL_TEST_MODULES, JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) })));\n",
+  );
+  const r = vigil(args, { VIGIL_TEST_MODULES: record, NODE_DEBUG: 'esm' }, bin, ['--require', preload]);
+  const loaded = JSON.parse(readFileSync(record, 'utf8')) as { builtins: string[]; files: string[] };
+  const esModules = /^ESM \d+: .*\/cli\/main\.js/m.test(r.stderr);
+  return { builtins: loaded.builtins, files: loaded.files.map((f) => path.basename(f)), esModules, stdout: r.stdout, status: r.status };
 }
 
 /** A Windows-layout root with a 3CX per-user install of this version (18.12.416 is a compromised build in the built-in pack). */
@@ -196,7 +219,46 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     expect(verify.has('pkijs'), 'verify loads pkijs before it runs').toBe(false);
     expect(packagesLoadedBy('verify', fullClosure).has('pkijs')).toBe(true);
     expect(verify.has('zod'), 'verify loads zod').toBe(false);
-    expect(check.has('zod')).toBe(true);
+    // zod and the schemas: only for an option that needs one (--pack, --platform).
+    expect(check.has('zod'), 'check loads zod before it runs').toBe(false);
+    expect(packagesLoadedBy('check', fullClosure).has('zod')).toBe(true);
+  });
+
+  it('the bin runs check straight from check.cjs; a clean check loads neither zod nor child_process nor perf_hooks', () => {
+    const root = path.join(work, 'empty-modules');
+    mkdirSync(path.join(root, 'Windows/System32'), { recursive: true });
+    const cacheDir = path.join(work, 'xdg-cache/vigil/compile-cache/v8-scripts');
+    // Twice: the first run compiles and writes the code cache, the second uses it.
+    for (let run = 0; run < 2; run++) {
+      const clean = modulesLoadedBy(['check', '--json', '--root', root]);
+      expect(clean.status).toBe(0);
+      expect(ScanReportSchema.parse(JSON.parse(clean.stdout)).verdict.status).toBe('ok');
+      expect(clean.esModules, 'main.js loaded').toBe(false);
+      expect(readdirSync(cacheDir).some((f) => f.startsWith('check-'))).toBe(true);
+      expect(clean.files).not.toContain('zod.cjs');
+      expect(clean.builtins).not.toContain('NativeModule child_process');
+      expect(clean.builtins).not.toContain('NativeModule perf_hooks');
+    }
+    // An option that needs a schema loads zod from its own file, once.
+    const withPlatform = modulesLoadedBy(['check', '--json', '--root', root, '--platform', 'windows']);
+    expect(withPlatform.status).toBe(0);
+    expect(withPlatform.files.filter((f) => f === 'zod.cjs')).toEqual(['zod.cjs']);
+    expect(vigil(['check', '--root', root, '--platform', 'amiga']).stderr).toMatch(/--platform must be windows, macos or linux, not "amiga"/);
+    // Every other command goes through main.js.
+    const help = modulesLoadedBy(['--help']);
+    expect(help.stdout).toMatch(/usage: vigil <command>/);
+    expect(help.esModules).toBe(true);
+  });
+
+  it('main.js still runs check itself (the launcher is a fast path, not the only way in)', () => {
+    const root = path.join(work, 'empty-main');
+    mkdirSync(path.join(root, 'Windows/System32'), { recursive: true });
+    const r = vigil(['check', '--json', '--root', root], {}, cli);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(ScanReportSchema.parse(JSON.parse(r.stdout)).verdict.status).toBe('ok');
+    expect(vigil(['check', '--bogus'], {}, cli).status).toBe(64);
+    expect(vigil(['check', '--bogus']).status).toBe(64);
   });
 
   const haveSigner = spawnSync('osslsigncode', ['--version']).error === undefined && spawnSync('openssl', ['version']).error === undefined;

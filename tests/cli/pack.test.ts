@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { parsePackText } from '../../src/core/pack/load.js';
+import { parsePackText } from '../../src/core/pack/parse-pack.js';
 import { testPack } from '../helpers/test-pack.js';
 import { readFile } from 'node:fs/promises';
 

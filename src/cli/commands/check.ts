@@ -14,7 +14,7 @@ import { runScan, type ScanContext } from '../../core/scan.js';
 import { packRefusalFinding } from '../../core/pack/refusal-finding.js';
 import { installSignatureCheck } from '../../core/signing/install-signature-check.js';
 import { exitCodeFor } from '../../core/verdict/compute-verdict.js';
-import { PlatformSchema, type ScanReport, type Severity } from '../../shared/scan.js';
+import type { ScanReport, Severity } from '../../shared/scan.js';
 import type { TrustedPackKey } from '../../core/pack/pack-signature.js';
 
 const HELP = `usage: vigil check [options]
@@ -97,7 +97,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  const platform = values.platform === undefined ? undefined : PlatformSchema.safeParse(values.platform);
+  // The schemas (and zod) load only when an option needs one: a clean-PC check loads none.
+  const platform = values.platform === undefined ? undefined : (await import('../../shared/scan.js')).PlatformSchema.safeParse(values.platform);
   if (platform && !platform.success) throw new UsageError(`--platform must be windows, macos or linux, not "${values.platform}"`);
   if (platform && values.root === undefined) throw new UsageError('--platform only applies with --root');
 

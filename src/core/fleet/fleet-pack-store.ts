@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { parsePackText, type LoadedPack } from '../pack/load.js';
+import { type LoadedPack } from '../pack/load.js';
+import { parsePackText } from '../pack/parse-pack.js';
 import type { TrustedPackKey } from '../pack/pack-signature.js';
 
 export const FLEET_PACK_DIR = 'fleet-packs';

@@ -3,7 +3,7 @@
  * interface, so parsers are tested on recorded real outputs and the live agent runs the
  * real tool. No shell is involved: arguments are passed as an array.
  */
-import { execFile } from 'node:child_process';
+import type { ExecFileException } from 'node:child_process';
 
 export interface CommandResult {
   /** Exit code; null when the process was killed (timeout) or could not start. */
@@ -20,7 +20,10 @@ export interface CommandRunner {
 
 /** Runs real processes. Output is decoded as UTF-8; callers pick flags that produce it. */
 export class ProcessCommandRunner implements CommandRunner {
-  run(command: string, args: readonly string[], opts: { timeoutMs?: number; maxBytes?: number } = {}): Promise<CommandResult> {
+  async run(command: string, args: readonly string[], opts: { timeoutMs?: number; maxBytes?: number } = {}): Promise<CommandResult> {
+    // Loaded on first use: node:child_process brings node:net and node:dgram, about 5 ms of
+    // a clean-PC `vigil check` that runs no command (issue 11).
+    const { execFile } = await import('node:child_process');
     return new Promise((resolve) => {
       execFile(
         command,
@@ -31,7 +34,7 @@ export class ProcessCommandRunner implements CommandRunner {
           windowsHide: true,
           encoding: 'utf8',
         },
-        (err, stdout, stderr) => {
+        (err: ExecFileException | null, stdout: string, stderr: string) => {
           if (!err) return resolve({ code: 0, stdout, stderr });
           const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
           if (typeof e.code === 'number') return resolve({ code: e.code, stdout, stderr });

@@ -1,16 +1,15 @@
 /**
- * Loading packs: a pack either loads whole and valid or not at all, with an error that
- * names the file and the field. A pack of a newer format than this agent knows is refused
- * with a message saying to update, rather than half-understood.
+ * The packs in use: the built-in ones, and how packs of the same id combine (mergePacks).
+ * Validating a pack's text (zod, the pack schema, signatures) is parse-pack.ts's job, loaded
+ * only when a pack has to be validated: the bundled CLI's built-in packs were validated when
+ * it was built, so a clean-PC `vigil check` loads neither zod nor the schema (issue 11).
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
-import type { z } from 'zod';
 import type { PackRef } from '../../shared/scan.js';
-import { PACK_FORMAT, PackSchema, type Pack } from './schema.js';
-import { PackEnvelopeSchema, verifyEnvelope, type TrustedPackKey } from './pack-signature.js';
+import type { Pack } from './schema.js';
 
 /** Packs are small; this bounds what a hostile file can make us parse. */
 export const MAX_PACK_BYTES = 4 * 1024 * 1024;
@@ -29,77 +28,6 @@ export class PackError extends Error {
     super(`${source}: ${problems.length === 1 ? problems[0] : `${problems.length} problems:\n  - ${problems.join('\n  - ')}`}`);
     this.name = 'PackError';
   }
-}
-
-function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
-    return `${where}: ${issue.message}`;
-  });
-}
-
-/** Validates a parsed pack document (not an envelope). */
-export function parsePack(doc: unknown, source: string): Pack {
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new PackError(source, ['(top level): a pack must be a JSON object']);
-  }
-  const format = (doc as { format?: unknown }).format;
-  if (typeof format === 'number' && Number.isInteger(format) && format > PACK_FORMAT) {
-    throw new PackError(source, [
-      `format: pack format ${format} is newer than this agent supports (${PACK_FORMAT}); update Vigil to use this pack`,
-    ]);
-  }
-  // Every format from 1 up to PACK_FORMAT is read; the schema refuses a pack that uses a
-  // field its declared format does not have (see the format rule in schema.ts).
-  if (format !== undefined && !(typeof format === 'number' && Number.isInteger(format) && format >= 1 && format <= PACK_FORMAT)) {
-    throw new PackError(source, [`format: expected a pack format from 1 to ${PACK_FORMAT}, got ${JSON.stringify(format)}`]);
-  }
-  const result = PackSchema.safeParse(doc);
-  if (!result.success) throw new PackError(source, describeIssues(result.error));
-  return result.data;
-}
-
-export interface LoadPackOptions {
-  /** Keys whose signatures are accepted on enveloped packs. */
-  trustedKeys?: readonly TrustedPackKey[];
-  /** Refuse plain (unsigned) pack documents: for packs that arrive from the network or policy. */
-  requireSignature?: boolean;
-}
-
-/** Parses pack text: a plain pack document or a signed envelope. */
-export function parsePackText(text: string, source: string, opts: LoadPackOptions = {}): LoadedPack {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new PackError(source, [`not valid JSON: ${(err as Error).message}`]);
-  }
-  let origin = 'unsigned';
-  if (doc && typeof doc === 'object' && 'signatures' in doc) {
-    const env = PackEnvelopeSchema.safeParse(doc);
-    if (!env.success) throw new PackError(source, describeIssues(env.error).map((p) => `envelope ${p}`));
-    const check = verifyEnvelope(env.data, opts.trustedKeys ?? []);
-    if (!check.ok) throw new PackError(source, [`signatures: ${check.reason}`]);
-    origin = `signed:${check.keyId}`;
-    doc = env.data.pack;
-  } else if (opts.requireSignature) {
-    throw new PackError(source, ['signatures: this pack is not signed, and packs from this source must be']);
-  }
-  const pack = parsePack(doc, source);
-  return { pack, ref: { id: pack.id, version: pack.version, title: pack.title, origin }, file: source };
-}
-
-export async function loadPackFile(file: string, opts: LoadPackOptions = {}): Promise<LoadedPack> {
-  let text: string;
-  try {
-    const buf = await readFile(file);
-    if (buf.length > MAX_PACK_BYTES) throw new PackError(file, [`file is ${buf.length} bytes; packs are limited to ${MAX_PACK_BYTES}`]);
-    text = buf.toString('utf8');
-  } catch (err) {
-    if (err instanceof PackError) throw err;
-    throw new PackError(file, [`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
-  }
-  return parsePackText(text, file, opts);
 }
 
 const BUILTIN_DIR = fileURLToPath(new URL('./builtin/', import.meta.url));
@@ -121,19 +49,15 @@ export interface PrevalidatedPack {
  */
 const PREVALIDATED_BUILTINS: Readonly<Record<string, PrevalidatedPack>> | undefined = undefined;
 
-/** The LoadedPack for a built-in file's text: from `prevalidated` when the text is the one validated, else parsed. */
-export function loadBuiltinText(text: string, file: string, prevalidated: PrevalidatedPack | undefined): LoadedPack {
-  if (prevalidated && createHash('sha256').update(text).digest('hex') === prevalidated.sha256) {
-    const pack = JSON.parse(prevalidated.pack) as Pack;
-    return { pack, ref: { id: pack.id, version: pack.version, title: pack.title, origin: 'builtin' }, file };
-  }
-  const lp = parsePackText(text, file);
-  return { ...lp, ref: { ...lp.ref, origin: 'builtin' } };
-}
-
-/** What build-cli.ts embeds for one built-in file: validated now (throws a PackError naming the problem). */
-export function prevalidateBuiltinText(text: string, file: string): PrevalidatedPack {
-  return { sha256: createHash('sha256').update(text).digest('hex'), pack: JSON.stringify(parsePackText(text, file).pack) };
+/**
+ * The LoadedPack for a built-in file's text from `prevalidated`, when the text is the one
+ * validated at build time; undefined otherwise (the text must then be validated: see
+ * loadBuiltinText in parse-pack.ts).
+ */
+export function fromPrevalidated(text: string, file: string, prevalidated: PrevalidatedPack | undefined): LoadedPack | undefined {
+  if (!prevalidated || createHash('sha256').update(text).digest('hex') !== prevalidated.sha256) return undefined;
+  const pack = JSON.parse(prevalidated.pack) as Pack;
+  return { pack, ref: { id: pack.id, version: pack.version, title: pack.title, origin: 'builtin' }, file };
 }
 
 /** The packs shipped inside the application (covered by its own code signature). */
@@ -143,7 +67,10 @@ export async function builtinPacks(dir: string = BUILTIN_DIR): Promise<LoadedPac
   for (const name of names) {
     const file = path.join(dir, name);
     const text = await readFile(file, 'utf8');
-    loaded.push(loadBuiltinText(text, file, dir === BUILTIN_DIR ? PREVALIDATED_BUILTINS?.[name] : undefined));
+    const prevalidated = fromPrevalidated(text, file, dir === BUILTIN_DIR ? PREVALIDATED_BUILTINS?.[name] : undefined);
+    // zod and the pack schema load only when a file has to be validated (never for the
+    // bundled CLI's own packs): a clean-PC `vigil check` does not load them at all.
+    loaded.push(prevalidated ?? (await import('./parse-pack.js')).loadBuiltinText(text, file, undefined));
   }
   return loaded;
 }

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { PackSchema, type Pack } from '../../../src/core/pack/schema.js';
-import { builtinPacks, PackError, parsePackText } from '../../../src/core/pack/load.js';
+import { builtinPacks, PackError } from '../../../src/core/pack/load.js';
+import { parsePackText } from '../../../src/core/pack/parse-pack.js';
 import { classifyVersion } from '../../../src/core/verdict/classify-version.js';
 import type { Platform } from '../../../src/shared/scan.js';
 

@@ -8,7 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadBuiltinText, PackError, prevalidateBuiltinText } from '../../../src/core/pack/load.js';
+import { PackError } from '../../../src/core/pack/load.js';
+import { loadBuiltinText, prevalidateBuiltinText } from '../../../src/core/pack/parse-pack.js';
 
 const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src/core/pack/builtin');
 const files = readdirSync(DIR).filter((n) => n.endsWith('.json')).map((n) => path.join(DIR, n));

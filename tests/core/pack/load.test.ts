@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtinPacks, loadPackFile, mergePacks, PackError, parsePackText, type LoadedPack } from '../../../src/core/pack/load.js';
+import { builtinPacks, mergePacks, PackError, type LoadedPack } from '../../../src/core/pack/load.js';
+import { loadPackFile, parsePackText } from '../../../src/core/pack/parse-pack.js';
 import { generatePackKey, signPack } from '../../../src/core/pack/pack-signature.js';
 import { disarmedCopy, testPack } from '../../helpers/test-pack.js';
 

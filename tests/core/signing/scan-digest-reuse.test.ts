@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { hashFileAndRanges, hashRanges } from '../../../src/core/signing/pe-image-digest.js';
 import { installSignatureCheck } from '../../../src/core/signing/install-signature-check.js';
 import { verifyAuthenticodeFile } from '../../../src/core/signing/verify-authenticode.js';
-import { parsePackText } from '../../../src/core/pack/load.js';
+import { parsePackText } from '../../../src/core/pack/parse-pack.js';
 import { LocalTargetFs, type RandomAccessFile, type TargetFs } from '../../../src/core/os/target-fs.js';
 import { runScan, type ScanContext } from '../../../src/core/scan.js';
 import type { ScanReport } from '../../../src/shared/scan.js';

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { buildDraft } from '../../../../src/core/pack/import/draft.js';
 import { FeedError, MAX_FEED_BYTES, type FeedResult } from '../../../../src/core/pack/import/feed.js';
 import { parseFeedText, readFeedFile } from '../../../../src/core/pack/import/read-feed.js';
-import { parsePack, PackError } from '../../../../src/core/pack/load.js';
+import { PackError } from '../../../../src/core/pack/load.js';
+import { parsePack } from '../../../../src/core/pack/parse-pack.js';
 
 const FIXTURES = path.join(import.meta.dirname, '../../../fixtures/pack-import');
 const fixture = (name: string) => readFile(path.join(FIXTURES, name), 'utf8');

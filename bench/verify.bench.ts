@@ -28,7 +28,7 @@ import { makePe, codeAndData } from '../tests/helpers/make-pe.js';
 import { makeSigningPki, osslsign } from '../tests/helpers/signing-fixtures.js';
 import { buildCli, LAUNCHER } from '../scripts/build-cli.js';
 import { median, printTable } from './table.js';
-import { pairedRuns, spread, type ProcessTimes } from './whole-process.js';
+import { EXTRA_CA_VAR, extraCaSet, pairedRuns, spread, type ProcessTimes } from './whole-process.js';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const WORK = path.join(ROOT, 'bench/.work/verify');
@@ -123,14 +123,16 @@ const cli = path.join(path.dirname(await buildCli()), LAUNCHER);
 // Ours twice: as shipped (one thread) and with VIGIL_VERIFY_HASH_THREAD=1 (the image's
 // SHA-256 hashed on a second thread while pkijs loads and checks the signature), so a quiet
 // machine's run says whether the thread pays for its start (then it should be the default).
-const [vigilProc, osslProc, vigilTwoThreads] = pairedRuns(
+// Also without NODE_EXTRA_CA_CERTS when this machine sets it (see whole-process.ts).
+const [vigilProc, osslProc, vigilTwoThreads, vigilNoCa] = pairedRuns(
   [
     { cmd: process.execPath, args: [cli, 'verify', file] },
     { cmd: 'osslsigncode', args: ['verify', '-CAfile', caFile, '-TSA-CAfile', caFile, '-in', file] },
     { cmd: process.execPath, args: [cli, 'verify', file], env: { VIGIL_VERIFY_HASH_THREAD: '1' } },
+    ...(extraCaSet() ? [{ cmd: process.execPath, args: [cli, 'verify', file], unsetEnv: [EXTRA_CA_VAR] }] : []),
   ],
   WHOLE_RUNS,
-) as [ProcessTimes, ProcessTimes, ProcessTimes];
+) as [ProcessTimes, ProcessTimes, ProcessTimes, ProcessTimes | undefined];
 const o = median(ours);
 const q = median(pooled);
 const s = median(sha);
@@ -146,7 +148,7 @@ printTable(
     { measure: 'wall time', ours: o, peer: p, unit: 'ms', peerName: 'osslsigncode verify (process)' },
     { measure: 'throughput', ours: mb / (o / 1000), peer: mb / (p / 1000), unit: 'MB/s', peerName: 'osslsigncode verify (process)' },
     {
-      measure: 'whole process: vigil verify FILE (spawned)',
+      measure: `whole process: vigil verify FILE (spawned)${vigilNoCa ? `, ${EXTRA_CA_VAR} set` : ''}`,
       ours: vigilProc.median,
       peer: osslProc.median,
       unit: 'ms',
@@ -154,6 +156,19 @@ printTable(
       target: 'ratio <= 1.2',
       met: vigilProc.median / osslProc.median <= 1.2,
     },
+    ...(vigilNoCa
+      ? [
+          {
+            measure: `whole process: vigil verify FILE (spawned), without ${EXTRA_CA_VAR}`,
+            ours: vigilNoCa.median,
+            peer: osslProc.median,
+            unit: 'ms',
+            peerName: 'osslsigncode verify (spawned)',
+            target: 'ratio <= 1.2',
+            met: vigilNoCa.median / osslProc.median <= 1.2,
+          },
+        ]
+      : []),
     {
       measure: 'whole process: vigil verify FILE, hashing thread (VIGIL_VERIFY_HASH_THREAD=1)',
       ours: vigilTwoThreads.median,
@@ -167,7 +182,7 @@ printTable(
     `runs (ms): ours ${ours.map((x) => x.toFixed(0)).join(' ')}; same-reads sha256 ${pooled.map((x) => x.toFixed(0)).join(' ')}; stream sha256 ${sha
       .map((x) => x.toFixed(0))
       .join(' ')}; sha256sum ${sum.map((x) => x.toFixed(0)).join(' ')}; osslsigncode ${peer.map((x) => x.toFixed(0)).join(' ')}`,
-    `whole process, ${WHOLE_RUNS} paired runs, median (min-max): vigil verify ${spread(vigilProc)}; with the hashing thread ${spread(vigilTwoThreads)}; osslsigncode verify ${spread(osslProc)}. CLI: ${path.relative(ROOT, cli)} (check and verify run with V8's code cache, written by the uncounted first round).`,
+    `whole process, ${WHOLE_RUNS} paired runs, median (min-max): vigil verify ${spread(vigilProc)}; with the hashing thread ${spread(vigilTwoThreads)}; ${vigilNoCa ? `without ${EXTRA_CA_VAR} ${spread(vigilNoCa)}; ` : ''}osslsigncode verify ${spread(osslProc)}. CLI: ${path.relative(ROOT, cli)} (check and verify run with V8's code cache, written by the uncounted first round).`,
   ],
 );
 if (!peerOk || !status.startsWith('valid')) process.exitCode = 1;

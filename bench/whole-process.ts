@@ -15,6 +15,25 @@ export interface ProcessSpec {
   okCodes?: readonly number[];
   /** Added to this process's environment. */
   env?: NodeJS.ProcessEnv;
+  /** Removed from this process's environment. */
+  unsetEnv?: readonly string[];
+}
+
+/**
+ * NODE_EXTRA_CA_CERTS: when it is set, every Node process parses Node's ~140 root
+ * certificates and the named file before running any code (node's InitCryptoOnce), about
+ * 30 ms here, where the sandbox points it at the system bundle. A PC that does not set it
+ * (the usual endpoint) does not pay that, so the benches time Node processes both ways when
+ * it is set; peers that are not Node never pay it.
+ */
+export const EXTRA_CA_VAR = 'NODE_EXTRA_CA_CERTS';
+export const extraCaSet = (): boolean => process.env[EXTRA_CA_VAR] !== undefined && process.env[EXTRA_CA_VAR] !== '';
+
+function environment(spec: ProcessSpec): NodeJS.ProcessEnv | undefined {
+  if (!spec.env && !spec.unsetEnv) return undefined;
+  const env = { ...process.env, ...spec.env };
+  for (const name of spec.unsetEnv ?? []) delete env[name];
+  return env;
 }
 
 export interface ProcessTimes {
@@ -26,7 +45,8 @@ export interface ProcessTimes {
 
 function timeOnce(spec: ProcessSpec): number {
   const t0 = performance.now();
-  const r = spawnSync(spec.cmd, spec.args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26, ...(spec.env ? { env: { ...process.env, ...spec.env } } : {}) });
+  const env = environment(spec);
+  const r = spawnSync(spec.cmd, spec.args, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26, ...(env ? { env } : {}) });
   const ms = performance.now() - t0;
   if (r.error) throw r.error;
   const ok = spec.okCodes ?? [0];

@@ -16,10 +16,11 @@ import { runCommand, type LoadedCommand } from './run-command.js';
  */
 const SCRIPT_COMMANDS: readonly string[] = [];
 
-async function loadCommand(name: string, load: () => Promise<{ main: CommandMain }>): Promise<LoadedCommand> {
+async function loadCommand(name: string, load: () => Promise<{ main: CommandMain }>, env: NodeJS.ProcessEnv): Promise<LoadedCommand> {
   // Without a cache folder (the Electron app, which packs only the .js files; or the user
   // turned compile caches off) the command's ES-module file runs, as everywhere else.
-  const cacheDir = SCRIPT_COMMANDS.includes(name) ? scriptCacheDir() : undefined;
+  // The command's environment (the process's, or what a caller such as a test gives it).
+  const cacheDir = SCRIPT_COMMANDS.includes(name) ? scriptCacheDir(env) : undefined;
   if (cacheDir === undefined) return load();
   const { loadCommandScript } = await import('./command-script.js');
   return loadCommandScript(fileURLToPath(new URL(`./${name}.cjs`, import.meta.url)), cacheDir);
@@ -59,7 +60,7 @@ export async function runCli(argv: string[], io: CliIo, opts: RunCliOptions = {}
     io.stderr(`vigil: unknown command "${name}"\n\n${usage(offered)}`);
     return EXIT.usage;
   }
-  return runCommand(name, () => loadCommand(name, command.load), rest, io);
+  return runCommand(name, () => loadCommand(name, command.load, io.env), rest, io);
 }
 
 /** The CLI as this process (also what the launcher, dist/cli/vigil.cjs, calls). */

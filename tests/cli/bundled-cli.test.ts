@@ -166,12 +166,15 @@ describe('the bundled CLI (dist/cli/main.js as shipped)', () => {
     const { runCli } = (await import(pathToFileURL(cli).href)) as { runCli: (argv: string[], io: CliIo, opts?: { only?: readonly string[] }) => Promise<number> };
     let stdout = '';
     let stderr = '';
-    const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, cwd: work, interrupted: new Promise(() => {}) };
+    // The code cache goes to this test's folder (runCli takes the cache folder from io.env).
+    const env = { XDG_CACHE_HOME: path.join(work, 'xdg-in-process') };
+    const io: CliIo = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, cwd: work, interrupted: new Promise(() => {}) };
     expect(await runCli(['server', 'start'], io, { only: APP_CLI_COMMANDS })).toBe(64);
     expect(stderr).toMatch(/unknown command "server"/);
     const root = windowsRoot('in-app', exeWithVersion('18.12.425'));
     expect(await runCli(['check', '--json', '--root', root], io, { only: APP_CLI_COMMANDS })).toBe(1);
     expect(ScanReportSchema.parse(JSON.parse(stdout)).installs[0]).toMatchObject({ version: '18.12.425' });
+    expect(readdirSync(path.join(env.XDG_CACHE_HOME, 'vigil/compile-cache/v8-scripts'))).toEqual([expect.stringMatching(/^check-/)]);
   });
 
   it('takes a built-in pack validated at build time only while its file is unchanged', () => {

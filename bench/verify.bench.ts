@@ -120,7 +120,7 @@ for (let i = 0; i <= RUNS; i++) {
 // Whole processes, after the in-process rounds so neither disturbs the other.
 const cli = await buildCli();
 // Ours twice: as shipped (one thread) and with VIGIL_VERIFY_HASH_THREAD=1 (the image's
-// SHA-256 hashed on a second thread while pkijs loads and checks the signature), so a quiet
+// SHA-256 hashed on a second thread while the signature code loads and checks the signature), so a quiet
 // machine's run says whether the thread pays for its start (then it should be the default).
 const [vigilProc, osslProc, vigilTwoThreads] = pairedRuns(
   [

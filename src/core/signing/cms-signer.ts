@@ -114,7 +114,7 @@ export function checkSigner(
     }
   }
   if (signer) {
-    if (!digest.webCrypto) {
+    if (!digest.verifiable) {
       result.problems.push(`signatures with ${digest.name} cannot be verified`);
     } else {
       const rsa = signerInfo.signatureAlgorithm.oid === '1.2.840.113549.1.1.1';

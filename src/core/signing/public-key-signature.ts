@@ -1,8 +1,8 @@
 /**
  * Signature verification with node:crypto: a certificate's SubjectPublicKeyInfo as node
  * reads it (createPublicKey, DER SPKI) and crypto.verify. The algorithms are those
- * Authenticode signers and their CAs use, and the ones the pkijs/WebCrypto code this
- * replaced accepted:
+ * Authenticode signers and their CAs use, the ones the pkijs/WebCrypto code this replaced
+ * accepted:
  *  - RSA PKCS#1 v1.5: sha1/sha256/sha384/sha512WithRSAEncryption, or rsaEncryption with
  *    the digest algorithm the SignerInfo names (how CMS signers usually write it);
  *  - RSASSA-PSS with its parameters (hash, default SHA-1; salt length, default 20; MGF1
@@ -90,7 +90,7 @@ export function verifySignature(
     if (!key) return false;
     const type = key.asymmetricKeyType;
     if (algorithm.oid === OID_RSA_ENCRYPTION) {
-      if (!digest?.webCrypto || type !== 'rsa') return false;
+      if (!digest?.verifiable || type !== 'rsa') return false;
       return verify(digest.node, buf(data), key, buf(signature));
     }
     const rsaHash = RSA_PKCS1[algorithm.oid];

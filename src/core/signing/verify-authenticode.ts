@@ -158,7 +158,7 @@ async function verifySigned(
   const parsed = parseAuthenticodeSignatures(layout.pkcs7.bytes);
   if (parsed.error) throw new Malformed(parsed.error);
   // One pass over the file for every digest algorithm; the signature checks run meanwhile
-  // (their WebCrypto work and JS parsing fill the time spent waiting for reads), and each
+  // (their public-key work and DER parsing fill the time spent waiting for reads), and each
   // compares its digest once hashing is done. Promise.all observes both from the start, so
   // an I/O error while hashing is never an unhandled rejection.
   const algorithms = requiredDigests(parsed);

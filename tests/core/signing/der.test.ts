@@ -112,11 +112,11 @@ describe('DER reader: malformed input is a SignatureFormatError naming the probl
     const n = MAX_DER_DEPTH + 8;
     const bomb = Buffer.concat([Buffer.alloc(n * 2).map((_, i) => (i % 2 ? 0x80 : 0x30)), Buffer.alloc(n * 2)]);
     expect(formatError(() => readDer(bomb, 'bomb', { ber: true }))).toMatch(/nesting deeper than 32 levels/);
-    let nested = Buffer.from([0x05, 0x00]);
+    let nested: Buffer = Buffer.from([0x05, 0x00]);
     for (let i = 0; i < n; i++) nested = seq(nested);
     const root = readDer(nested, 'nested');
     expect(formatError(() => checkTree(root, 'nested'))).toMatch(/nesting deeper than 32 levels/);
-    let fine = Buffer.from([0x05, 0x00]);
+    let fine: Buffer = Buffer.from([0x05, 0x00]);
     for (let i = 0; i < 20; i++) fine = seq(fine);
     expect(() => checkTree(readDer(fine, 'ok'), 'ok')).not.toThrow();
   });

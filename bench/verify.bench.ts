@@ -121,7 +121,7 @@ for (let i = 0; i <= RUNS; i++) {
 // What `vigil` runs once npm has installed it: package.json's "bin", the launcher.
 const cli = path.join(path.dirname(await buildCli()), LAUNCHER);
 // Ours twice: as shipped (one thread) and with VIGIL_VERIFY_HASH_THREAD=1 (the image's
-// SHA-256 hashed on a second thread while pkijs loads and checks the signature), so a quiet
+// SHA-256 hashed on a second thread while the signature code loads and checks the signature), so a quiet
 // machine's run says whether the thread pays for its start (then it should be the default).
 // Also without NODE_EXTRA_CA_CERTS when this machine sets it (see whole-process.ts).
 const [vigilProc, osslProc, vigilTwoThreads, vigilNoCa] = pairedRuns(

@@ -7,8 +7,8 @@
 // so start-up is what users pay. Unbundled, Node resolved and loaded hundreds of ES and
 // CommonJS module files one by one (resolution, the CommonJS export lexer, module-format
 // detection) before any work; bundled and minified it compiles a handful of files. What a
-// command rarely needs stays in chunks it loads on demand (the Authenticode parser pkijs
-// when a file is actually verified, undici only behind a proxy, systeminformation when
+// command rarely needs stays in chunks it loads on demand (the Authenticode verifier,
+// our own DER reader, when a file is actually verified, undici only behind a proxy, systeminformation when
 // the stable id is first probed), see docs/ARCHITECTURE.md "Build".
 //
 // Kept outside the bundle: the server's dependencies (fastify, the native better-sqlite3,
@@ -160,8 +160,8 @@ const builtinsThroughRequire: esbuild.Plugin = {
  * each (dist/cli/<name>.cjs), which main.js runs through src/cli/command-script.ts with
  * V8's code cache: Node 20 caches no compiled ES modules, and a clean-PC check spent about
  * 40 ms compiling its chunks. One file per command: what the command loads only when
- * needed is wrapped by esbuild to run only when first imported, and compiled (then cached)
- * only once called.
+ * needed (the Authenticode verifier) is wrapped by esbuild to run only when first
+ * imported, and compiled (then cached) only once called.
  *
  * zod is the exception: it is its own file, dist/cli/zod.cjs, required by the command files
  * when a schema is first needed (`vigil check --pack FILE`, `--platform`, a signed pack's
@@ -265,7 +265,7 @@ export async function buildCli(opts: { outDir?: string; metafile?: string; minif
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    // Prefer the packages' ES builds (pkijs, asn1js): smaller, and unused exports drop out.
+    // Prefer the packages' ES builds: smaller, and unused exports drop out.
     mainFields: ['module', 'main'],
     // `--no-minify` (to read a CPU profile by function name); what ships is minified.
     minify: opts.minify ?? true,

@@ -19,7 +19,7 @@ export async function hashInstalledFile(
 ): Promise<{ sha256: string; size: number }> {
   const file = await fs.open(relPath);
   try {
-    // The Authenticode parser (pkijs, asn1js: about 1 MB of code) loads only once a file is
+    // The Authenticode parser (signing/, about 27 KB minified) loads only once a file is
     // actually hashed, so a check of a PC without the packs' software never loads it.
     const plan = cache ? await (await import('../signing/verify-authenticode.js')).planImageDigest(file) : undefined;
     const r = await hashFileAndRanges(file, plan?.ranges ?? [], plan?.algorithms ?? []);

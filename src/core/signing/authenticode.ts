@@ -13,11 +13,11 @@
  * (`checkAuthenticodeSignature`) because the digest algorithms the signatures name must be
  * known before the file is hashed, in one pass, for all of them.
  */
-import type { CryptoEngine, SignedData } from 'pkijs';
 import type { SignatureEntry } from '../../shared/signature.js';
 import { buildChain } from './certificate-chain.js';
 import { summarizeCertificate, type EmbeddedCertificate } from './certificate-summary.js';
-import { decodeDer, parseSignedDataContentInfo, SignatureFormatError } from './cms-signed-data.js';
+import { decodeDer, parseSignedDataContentInfo, SignatureFormatError, type SignedData } from './cms-signed-data.js';
+import type { DerElement } from './der.js';
 import { asn1Time, checkSigner, OID_SIGNING_TIME, signedAttribute, unsignedAttributeValues } from './cms-signer.js';
 import { verifyTimestamp } from './authenticode-timestamp.js';
 import { digestAlgorithmByOid } from './digest-algorithms.js';
@@ -44,18 +44,18 @@ export interface ParsedAuthenticode {
   error?: string;
 }
 
-function parseOne(element: unknown, index: number, nestedIn: number | undefined): ParsedAuthenticodeSignature {
+function parseOne(element: DerElement, index: number, nestedIn: number | undefined): ParsedAuthenticodeSignature {
   const what = index === 0 ? 'the signature' : `nested signature #${index}`;
   const sig: ParsedAuthenticodeSignature = { index, certificates: [] };
   if (nestedIn !== undefined) sig.nestedIn = nestedIn;
   try {
-    const { signedData, certificates } = parseSignedDataContentInfo(element as never, what);
+    const { signedData, certificates } = parseSignedDataContentInfo(element, what);
     sig.signedData = signedData;
     sig.certificates = certificates;
-    if (signedData.encapContentInfo.eContentType !== OID_SPC_INDIRECT_DATA) {
-      throw new SignatureFormatError(`${what} signs ${signedData.encapContentInfo.eContentType}, not SpcIndirectDataContent`);
+    if (signedData.eContentType !== OID_SPC_INDIRECT_DATA) {
+      throw new SignatureFormatError(`${what} signs ${signedData.eContentType}, not SpcIndirectDataContent`);
     }
-    sig.content = parseSpcIndirectData(signedData.encapContentInfo.eContent);
+    sig.content = parseSpcIndirectData(signedData.eContent);
   } catch (err) {
     sig.error = err instanceof SignatureFormatError ? err.message : `${what} is malformed: ${(err as Error).message}`;
   }
@@ -63,14 +63,14 @@ function parseOne(element: unknown, index: number, nestedIn: number | undefined)
 }
 
 export function parseAuthenticodeSignatures(der: Uint8Array): ParsedAuthenticode {
-  let root: unknown;
+  let root: DerElement;
   try {
     root = decodeDer(der, 'the PKCS#7 blob');
   } catch (err) {
     return { signatures: [], error: (err as Error).message };
   }
   const signatures: ParsedAuthenticodeSignature[] = [];
-  const queue: { element: unknown; nestedIn?: number; depth: number }[] = [{ element: root, depth: 0 }];
+  const queue: { element: DerElement; nestedIn?: number; depth: number }[] = [{ element: root, depth: 0 }];
   while (queue.length && signatures.length < MAX_SIGNATURES) {
     const next = queue.shift()!;
     const sig = parseOne(next.element, signatures.length, next.nestedIn);
@@ -97,7 +97,6 @@ export function requiredDigests(parsed: ParsedAuthenticode): string[] {
 }
 
 export interface CheckContext {
-  engine: CryptoEngine;
   /**
    * Image digests by node:crypto algorithm name. May be a promise: the signer, chain and
    * timestamp checks do not depend on the file's digest, so the verifier runs them while
@@ -136,7 +135,7 @@ export async function checkAuthenticodeSignature(sig: ParsedAuthenticodeSignatur
   // The digest problem, if any, is listed here (first), though it is known only at the end.
   const digestProblemAt = entry.problems.length;
 
-  const check = await checkSigner(ctx.engine, signerInfo, sig.certificates, content.signedBytes, OID_SPC_INDIRECT_DATA);
+  const check = checkSigner(signerInfo, sig.certificates, content.signedBytes, OID_SPC_INDIRECT_DATA);
   entry.signatureValid = check.signatureValid && check.messageDigestMatches;
   entry.problems.push(...check.problems);
   const signingTime = asn1Time(signedAttribute(signerInfo, OID_SIGNING_TIME)?.[0]);
@@ -144,12 +143,12 @@ export async function checkAuthenticodeSignature(sig: ParsedAuthenticodeSignatur
   const name = programName(signerInfo);
   if (name) entry.programName = name;
 
-  const timestamp = await verifyTimestamp(ctx.engine, signerInfo, sig.certificates);
+  const timestamp = verifyTimestamp(signerInfo, sig.certificates);
   if (timestamp) entry.timestamp = timestamp;
   if (check.signer) {
     entry.signer = summarizeCertificate(check.signer);
     const at = timestamp?.verified && timestamp.time ? new Date(timestamp.time) : ctx.now;
-    entry.chain = await buildChain(ctx.engine, check.signer, sig.certificates, at);
+    entry.chain = buildChain(check.signer, sig.certificates, at);
     // An issuer missing from the signature is normal (publishers rarely embed the root);
     // only a link that fails to verify is a problem of the signature.
     if (entry.chain.status === 'invalid') entry.problems.push(`certificate chain: ${entry.chain.problem}`);

@@ -4,52 +4,35 @@
  * name and whose key verifies the signature, until a self-signed root. Whether that root is
  * one the machine trusts (and revocation) is the OS trust adapter's question, not this one.
  */
-import type { CryptoEngine } from 'pkijs';
 import type { Chain } from '../../shared/signature.js';
 import { isSelfIssued, summarizeCertificate, type EmbeddedCertificate } from './certificate-summary.js';
+import { namesEqual } from './name-equality.js';
+import { verifySignature } from './public-key-signature.js';
 
 const MAX_DEPTH = 10;
 
-async function signedBy(engine: CryptoEngine, cert: EmbeddedCertificate, issuer: EmbeddedCertificate): Promise<boolean> {
-  try {
-    return await engine.verifyWithPublicKey(
-      cert.cert.tbsView,
-      cert.cert.signatureValue,
-      issuer.cert.subjectPublicKeyInfo,
-      cert.cert.signatureAlgorithm,
-    );
-  } catch {
-    return false;
-  }
-}
-
-function namesEqual(a: EmbeddedCertificate['cert']['issuer'], b: EmbeddedCertificate['cert']['subject']): boolean {
-  try {
-    return a.isEqual(b);
-  } catch {
-    return false;
-  }
+function signedBy(cert: EmbeddedCertificate, issuer: EmbeddedCertificate): boolean {
+  return verifySignature(cert.cert.tbs, cert.cert.signature, issuer.cert, cert.cert.signatureAlgorithm);
 }
 
 function within(c: EmbeddedCertificate, at: Date): boolean {
-  const nb = c.cert.notBefore?.value;
-  const na = c.cert.notAfter?.value;
+  const nb = c.cert.notBefore;
+  const na = c.cert.notAfter;
   return !!nb && !!na && nb.getTime() <= at.getTime() && at.getTime() <= na.getTime();
 }
 
-export async function buildChain(
-  engine: CryptoEngine,
+export function buildChain(
   leaf: EmbeddedCertificate,
   bag: readonly EmbeddedCertificate[],
   checkedAt: Date,
-): Promise<Chain> {
+): Chain {
   const path: EmbeddedCertificate[] = [leaf];
   const seen = new Set([leaf.sha256]);
   let status: Chain['status'] = 'incomplete';
   let problem: string | undefined;
   for (let current = leaf; path.length <= MAX_DEPTH; ) {
     if (isSelfIssued(current.cert)) {
-      if (await signedBy(engine, current, current)) status = 'complete';
+      if (signedBy(current, current)) status = 'complete';
       else {
         status = 'invalid';
         problem = `the self-signed certificate "${summarizeCertificate(current).subject}" does not verify with its own key`;
@@ -63,7 +46,7 @@ export async function buildChain(
     }
     let issuer: EmbeddedCertificate | undefined;
     for (const c of candidates) {
-      if (await signedBy(engine, current, c)) {
+      if (signedBy(current, c)) {
         issuer = c;
         break;
       }

@@ -3,23 +3,24 @@
  * hashes of those bytes, as Windows computes them), and its summary for results.
  */
 import { createHash } from 'node:crypto';
-import type { Certificate } from 'pkijs';
 import type { CertificateSummary } from '../../shared/signature.js';
+import { namesEqual } from './name-equality.js';
+import type { X509Certificate } from './x509-certificate.js';
 import { commonName, formatName } from './x509-name.js';
 
 export interface EmbeddedCertificate {
-  cert: Certificate;
+  cert: X509Certificate;
   der: Uint8Array;
   sha1: string;
   sha256: string;
 }
 
-export function embedCertificate(cert: Certificate, der: Uint8Array): EmbeddedCertificate {
+export function embedCertificate(cert: X509Certificate): EmbeddedCertificate {
   return {
     cert,
-    der,
-    sha1: createHash('sha1').update(der).digest('hex'),
-    sha256: createHash('sha256').update(der).digest('hex'),
+    der: cert.der,
+    sha1: createHash('sha1').update(cert.der).digest('hex'),
+    sha256: createHash('sha256').update(cert.der).digest('hex'),
   };
 }
 
@@ -34,12 +35,8 @@ function isoOrUndefined(d: Date | undefined): string | undefined {
   return d && !Number.isNaN(d.getTime()) ? d.toISOString() : undefined;
 }
 
-export function isSelfIssued(cert: Certificate): boolean {
-  try {
-    return cert.subject.isEqual(cert.issuer);
-  } catch {
-    return false;
-  }
+export function isSelfIssued(cert: X509Certificate): boolean {
+  return namesEqual(cert.subject, cert.issuer);
 }
 
 export function summarizeCertificate(c: EmbeddedCertificate): CertificateSummary {
@@ -47,15 +44,15 @@ export function summarizeCertificate(c: EmbeddedCertificate): CertificateSummary
   const summary: CertificateSummary = {
     subject: formatName(cert.subject),
     issuer: formatName(cert.issuer),
-    serial: serialHex(cert.serialNumber.valueBlock.valueHexView),
+    serial: serialHex(cert.serial),
     sha1: c.sha1,
     sha256: c.sha256,
     selfSigned: isSelfIssued(cert),
   };
   const cn = commonName(cert.subject);
   if (cn !== undefined) summary.commonName = cn;
-  const nb = isoOrUndefined(cert.notBefore?.value);
-  const na = isoOrUndefined(cert.notAfter?.value);
+  const nb = isoOrUndefined(cert.notBefore);
+  const na = isoOrUndefined(cert.notAfter);
   if (nb) summary.notBefore = nb;
   if (na) summary.notAfter = na;
   return summary;

@@ -7,19 +7,21 @@
  * (the content is TSTInfo) and legacy countersignatures (the content is the countersigned
  * signature value).
  *
- * The two checks are reported separately (pkijs's SignedData.verify stops at the first),
- * and nothing is thrown: every outcome is in the result.
+ * The two checks are reported separately, and nothing is thrown: every outcome is in the
+ * result.
  */
 import { createHash } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import { IssuerAndSerialNumber, type CryptoEngine, type SignerInfo } from 'pkijs';
 import type { EmbeddedCertificate } from './certificate-summary.js';
+import type { Attribute, SignerInfo } from './cms-signed-data.js';
+import { isUniversal, oid, TAG, time, type DerElement } from './der.js';
 import { digestAlgorithmByOid, type DigestAlgorithm } from './digest-algorithms.js';
+import { namesEqual } from './name-equality.js';
+import { verifySignature } from './public-key-signature.js';
+import { subjectKeyIdentifier } from './x509-certificate.js';
 
 export const OID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
 export const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
 export const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
-const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
 
 export interface SignerCheck {
   signer?: EmbeddedCertificate;
@@ -32,100 +34,53 @@ export interface SignerCheck {
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
-}
-
-function subjectKeyIdentifier(c: EmbeddedCertificate): Uint8Array | undefined {
-  const ext = c.cert.extensions?.find((e) => e.extnID === OID_SUBJECT_KEY_IDENTIFIER);
-  if (!ext) return undefined;
-  try {
-    const inner = asn1js.fromBER(new Uint8Array(ext.extnValue.valueBlock.valueHexView));
-    if (inner.offset === -1 || !(inner.result instanceof asn1js.OctetString)) return undefined;
-    return inner.result.valueBlock.valueHexView;
-  } catch {
-    return undefined;
-  }
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
 export function findSignerCertificate(signerInfo: SignerInfo, certificates: readonly EmbeddedCertificate[]): EmbeddedCertificate | undefined {
-  const sid = signerInfo.sid as unknown;
-  if (sid instanceof IssuerAndSerialNumber) {
-    return certificates.find((c) => {
-      try {
-        return c.cert.issuer.isEqual(sid.issuer) && c.cert.serialNumber.isEqual(sid.serialNumber);
-      } catch {
-        return false;
-      }
-    });
+  const { sid } = signerInfo;
+  if ('issuer' in sid) {
+    return certificates.find((c) => bytesEqual(c.cert.serial, sid.serial) && namesEqual(c.cert.issuer, sid.issuer));
   }
   // [0] SubjectKeyIdentifier: compare with the extension, or the SHA-1 of the public key.
-  const el = sid as asn1js.AsnType | undefined;
-  if (!el?.idBlock) return undefined;
-  const block = el.valueBlock as { value?: asn1js.AsnType[]; valueHexView?: Uint8Array };
-  const keyId = el.idBlock.isConstructed ? (block.value?.[0]?.valueBlock as { valueHexView?: Uint8Array } | undefined)?.valueHexView : block.valueHexView;
-  if (!keyId) return undefined;
   return certificates.find((c) => {
-    const ski = subjectKeyIdentifier(c);
-    if (ski && bytesEqual(ski, keyId)) return true;
-    const spki = c.cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView;
-    return bytesEqual(createHash('sha1').update(spki).digest(), keyId);
+    const ski = subjectKeyIdentifier(c.cert);
+    if (ski && bytesEqual(ski, sid.keyId)) return true;
+    return bytesEqual(createHash('sha1').update(c.cert.publicKeyBits).digest(), sid.keyId);
   });
 }
 
-export function signedAttribute(signerInfo: SignerInfo, oid: string): unknown[] | undefined {
-  return signerInfo.signedAttrs?.attributes.find((a) => a.type === oid)?.values;
+function attributeValues(attrs: readonly Attribute[] | undefined, oidWanted: string): DerElement[] | undefined {
+  return attrs?.find((a) => a.oid === oidWanted)?.values;
 }
 
-export function unsignedAttributeValues(signerInfo: SignerInfo, oid: string): unknown[] {
-  return (signerInfo.unsignedAttrs?.attributes ?? []).filter((a) => a.type === oid).flatMap((a) => a.values ?? []);
+export function signedAttribute(signerInfo: SignerInfo, oidWanted: string): DerElement[] | undefined {
+  return attributeValues(signerInfo.signedAttrs?.attributes, oidWanted);
+}
+
+export function unsignedAttributeValues(signerInfo: SignerInfo, oidWanted: string): DerElement[] {
+  return signerInfo.unsignedAttrs.filter((a) => a.oid === oidWanted).flatMap((a) => a.values);
 }
 
 /** Time of a UTCTime / GeneralizedTime element, if it is one. */
-export function asn1Time(value: unknown): Date | undefined {
-  if (value instanceof asn1js.UTCTime || value instanceof asn1js.GeneralizedTime) {
-    const d = value.toDate();
-    return Number.isNaN(d.getTime()) ? undefined : d;
-  }
-  return undefined;
-}
-
-/** Signature verification with the signer's public key; false (never a throw) on failure. */
-export async function verifyWithCertificate(
-  engine: CryptoEngine,
-  data: Uint8Array | ArrayBuffer,
-  signerInfo: SignerInfo,
-  signer: EmbeddedCertificate,
-  digest: DigestAlgorithm,
-): Promise<boolean> {
-  try {
-    const rsa = signerInfo.signatureAlgorithm.algorithmId === '1.2.840.113549.1.1.1';
-    return await engine.verifyWithPublicKey(
-      data,
-      signerInfo.signature,
-      signer.cert.subjectPublicKeyInfo,
-      signerInfo.signatureAlgorithm,
-      rsa ? digest.webCrypto : undefined,
-    );
-  } catch {
-    return false;
-  }
+export function asn1Time(value: DerElement | undefined): Date | undefined {
+  return time(value);
 }
 
 /**
  * `content` is what the message-digest attribute covers; `contentType` the eContentType the
  * content-type attribute must repeat (omitted for countersignatures, which carry none).
  */
-export async function checkSigner(
-  engine: CryptoEngine,
+export function checkSigner(
   signerInfo: SignerInfo,
   certificates: readonly EmbeddedCertificate[],
   content: Uint8Array,
   contentType?: string,
-): Promise<SignerCheck> {
+): SignerCheck {
   const result: SignerCheck = { messageDigestMatches: false, signatureValid: false, problems: [] };
-  const digest = digestAlgorithmByOid(signerInfo.digestAlgorithm.algorithmId);
+  const digest = digestAlgorithmByOid(signerInfo.digestAlgorithm.oid);
   if (!digest) {
-    result.problems.push(`unsupported signer digest algorithm ${signerInfo.digestAlgorithm.algorithmId}`);
+    result.problems.push(`unsupported signer digest algorithm ${signerInfo.digestAlgorithm.oid}`);
     return result;
   }
   result.digestAlgorithm = digest;
@@ -138,26 +93,32 @@ export async function checkSigner(
     return result;
   }
   const md = signedAttribute(signerInfo, OID_MESSAGE_DIGEST)?.[0];
-  if (!(md instanceof asn1js.OctetString)) {
+  if (!isUniversal(md, TAG.OCTET_STRING) || md.constructed) {
     result.problems.push('the message-digest attribute is missing');
   } else {
     const actual = createHash(digest.node).update(content).digest();
-    result.messageDigestMatches = bytesEqual(actual, md.valueBlock.valueHexView);
+    result.messageDigestMatches = bytesEqual(actual, md.content);
     if (!result.messageDigestMatches) result.problems.push('the message-digest attribute does not match the signed content');
   }
   if (contentType !== undefined) {
     const ct = signedAttribute(signerInfo, OID_CONTENT_TYPE)?.[0];
-    const value = ct instanceof asn1js.ObjectIdentifier ? ct.valueBlock.toString() : undefined;
+    let value: string | undefined;
+    try {
+      value = isUniversal(ct, TAG.OID) ? oid(ct, 'the content-type attribute') : undefined;
+    } catch {
+      value = undefined;
+    }
     if (value !== contentType) {
       result.problems.push(`the content-type attribute (${value ?? 'missing'}) does not name the signed content (${contentType})`);
       result.messageDigestMatches = false;
     }
   }
   if (signer) {
-    if (!digest.webCrypto) {
+    if (!digest.verifiable) {
       result.problems.push(`signatures with ${digest.name} cannot be verified`);
     } else {
-      result.signatureValid = await verifyWithCertificate(engine, signerInfo.signedAttrs.encodedValue, signerInfo, signer, digest);
+      const rsa = signerInfo.signatureAlgorithm.oid === '1.2.840.113549.1.1.1';
+      result.signatureValid = verifySignature(signerInfo.signedAttrs.encoded, signerInfo.signature, signer.cert, signerInfo.signatureAlgorithm, rsa ? digest : undefined);
       if (!result.signatureValid) result.problems.push("the signer's signature over the authenticated attributes does not verify");
     }
   }

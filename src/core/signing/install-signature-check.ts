@@ -79,8 +79,8 @@ async function verifyTargetPe(
     return unreadable(shown, (err as Error).message);
   }
   try {
-    // Loaded here, not at the top: pkijs and asn1js are about 1 MB of code that a scan
-    // which found nothing to verify never needs.
+    // Loaded here, not at the top: the Authenticode verifier is code that a scan which
+    // found nothing to verify never needs.
     const { verifyAuthenticode } = await import('./verify-authenticode.js');
     return await verifyAuthenticode(file, { path: shown, now, ...(imageDigests ? { imageDigests } : {}), ...(osTrust ? { osTrust, hostPath: shown } : {}) });
   } finally {

@@ -13,10 +13,10 @@
  * Also the SpcSpOpusInfo authenticated attribute (1.3.6.1.4.1.311.2.1.12), whose optional
  * programName is the description signers set (`signtool /d`, `osslsigncode -n`).
  */
-import * as asn1js from 'asn1js';
-import type { SignerInfo } from 'pkijs';
-import { SignatureFormatError } from './cms-signed-data.js';
+import type { SignerInfo } from './cms-signed-data.js';
 import { signedAttribute } from './cms-signer.js';
+import { children, isContext, octetString, oid, readDer, sequence, stringValue, TAG_CLASS_CONTEXT, type DerElement } from './der.js';
+import { SignatureFormatError } from './signature-format-error.js';
 
 export const OID_SPC_INDIRECT_DATA = '1.3.6.1.4.1.311.2.1.4';
 export const OID_SPC_PE_IMAGE_DATA = '1.3.6.1.4.1.311.2.1.15';
@@ -31,47 +31,56 @@ export interface SpcIndirectData {
   signedBytes: Uint8Array;
 }
 
-function children(el: asn1js.AsnType | undefined): asn1js.AsnType[] | undefined {
-  if (!el || !(el instanceof asn1js.Sequence)) return undefined;
-  return el.valueBlock.value as asn1js.AsnType[];
+function sequenceOf(el: DerElement | undefined, what: string, problem: string): DerElement[] {
+  try {
+    return sequence(el, what);
+  } catch (err) {
+    throw new SignatureFormatError(`${problem}: ${(err as Error).message}`);
+  }
 }
 
-export function parseSpcIndirectData(eContent: unknown): SpcIndirectData {
-  const top = children(eContent as asn1js.AsnType);
-  if (!top || top.length < 2) throw new SignatureFormatError('SpcIndirectDataContent is not a SEQUENCE of data and messageDigest');
-  const data = children(top[0]);
-  const digestInfo = children(top[1]);
-  const dataType = data?.[0];
-  if (!(dataType instanceof asn1js.ObjectIdentifier)) throw new SignatureFormatError('SpcIndirectDataContent.data has no type');
-  const alg = children(digestInfo?.[0])?.[0];
-  const digest = digestInfo?.[1];
-  if (!(alg instanceof asn1js.ObjectIdentifier) || !(digest instanceof asn1js.OctetString)) {
+/** `eContent` is the element inside the SignedData's eContent [0]; read here as strict DER. */
+export function parseSpcIndirectData(eContent: DerElement | undefined): SpcIndirectData {
+  if (!eContent) throw new SignatureFormatError('SpcIndirectDataContent is missing');
+  const what = 'SpcIndirectDataContent';
+  const el = readDer(eContent.bytes, what, { offset: eContent.offset });
+  const top = sequenceOf(el, what, 'SpcIndirectDataContent is not a SEQUENCE of data and messageDigest');
+  if (top.length < 2) throw new SignatureFormatError('SpcIndirectDataContent is not a SEQUENCE of data and messageDigest');
+  let dataType: string;
+  try {
+    dataType = oid(sequence(top[0], `${what}.data`)[0], `${what}.data type`);
+  } catch {
+    throw new SignatureFormatError('SpcIndirectDataContent.data has no type');
+  }
+  let digestAlgorithmOid: string;
+  let digest: Uint8Array;
+  try {
+    const digestInfo = sequence(top[1], `${what}.messageDigest`);
+    digestAlgorithmOid = oid(sequence(digestInfo[0], `${what}.messageDigest algorithm`)[0], `${what}.messageDigest algorithm`);
+    digest = octetString(digestInfo[1], `${what}.messageDigest digest`);
+  } catch {
     throw new SignatureFormatError('SpcIndirectDataContent.messageDigest is not a DigestInfo');
   }
-  return {
-    dataType: dataType.valueBlock.toString(),
-    digestAlgorithmOid: alg.valueBlock.toString(),
-    digest: digest.valueBlock.valueHexView,
-    signedBytes: (eContent as asn1js.Sequence).valueBlock.valueBeforeDecodeView,
-  };
+  return { dataType, digestAlgorithmOid, digest, signedBytes: el.content };
 }
 
 /** SpcString ::= CHOICE { unicode [0] IMPLICIT BMPString, ascii [1] IMPLICIT IA5String }. */
-function spcString(el: asn1js.AsnType | undefined): string | undefined {
-  if (!el || el.idBlock.tagClass !== 3) return undefined;
-  const bytes = (el.valueBlock as { valueHexView?: Uint8Array }).valueHexView;
-  if (!bytes) return undefined;
-  if (el.idBlock.tagNumber === 1) return Buffer.from(bytes).toString('latin1');
-  if (el.idBlock.tagNumber !== 0) return undefined;
-  const swapped = Buffer.from(bytes.subarray(0, bytes.length - (bytes.length % 2)));
-  return swapped.swap16().toString('utf16le');
+function spcString(el: DerElement | undefined): string | undefined {
+  if (!el || el.tagClass !== TAG_CLASS_CONTEXT || el.constructed) return undefined;
+  if (el.tagNumber === 1) return stringValue({ ...el, tagClass: 0, tagNumber: 22 });
+  if (el.tagNumber !== 0) return undefined;
+  return stringValue({ ...el, tagClass: 0, tagNumber: 30 });
 }
 
 /** The programName of SpcSpOpusInfo ::= SEQUENCE { programName [0] EXPLICIT SpcString OPTIONAL, ... }. */
 export function programName(signerInfo: SignerInfo): string | undefined {
-  const opus = children(signedAttribute(signerInfo, OID_SPC_SP_OPUS_INFO)?.[0] as asn1js.AsnType | undefined);
-  const wrapper = opus?.find((el) => el.idBlock.tagClass === 3 && el.idBlock.tagNumber === 0);
-  const inner = (wrapper?.valueBlock as { value?: asn1js.AsnType[] } | undefined)?.value?.[0];
-  const name = spcString(inner);
-  return name?.replace(/\0+$/, '') || undefined;
+  try {
+    const opus = sequence(signedAttribute(signerInfo, OID_SPC_SP_OPUS_INFO)?.[0], 'SpcSpOpusInfo');
+    const wrapper = opus.find((el) => isContext(el, 0));
+    const inner = wrapper?.constructed ? children(wrapper, 'SpcSpOpusInfo programName')[0] : undefined;
+    const name = spcString(inner);
+    return name?.replace(/\0+$/, '') || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -9,7 +9,6 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { CryptoEngine } from 'pkijs';
 import type { RandomAccessFile } from '../os/target-fs.js';
 import { FsAccessError } from '../os/target-fs.js';
 import { IMAGE_DIRECTORY_ENTRY_SECURITY, PeFormatError, readPeHeaders, type PeHeaders } from '../pe/pe-headers.js';
@@ -28,7 +27,6 @@ export interface VerifyAuthenticodeOptions {
   osTrust?: OsTrustAdapter;
   /** Time certificate validity is checked at when there is no timestamp. */
   now?: Date;
-  engine?: CryptoEngine;
   /**
    * Image digests already computed over this file (by the scan's inventory pass, see
    * planImageDigest): used instead of hashing again when they cover every algorithm the
@@ -54,8 +52,8 @@ function hasDescriptor(file: RandomAccessFile): file is DescriptorFile {
   return typeof (file as Partial<DescriptorFile>).fd === 'number';
 }
 
-/** The pkijs-based signature code, loaded only once a file turns out to be signed. */
-const signatureCode = () => Promise.all([import('./authenticode.js'), import('./crypto-engine.js')]);
+/** The signature code (DER reader, CMS, X.509), loaded only once a file turns out to be signed. */
+const signatureCode = () => import('./authenticode.js');
 
 /** Extra-data ranges hashed for the report (each is also reported without a hash beyond this). */
 const MAX_HASHED_EXTRA_RANGES = 8;
@@ -156,11 +154,11 @@ async function verifySigned(
     result.extraData.unshift(...(await hashExtra(file, 'certificate-table', layout.extra, extraIndex)));
   }
 
-  const [{ checkAuthenticodeSignature, parseAuthenticodeSignatures, requiredDigests }, { signingCryptoEngine }] = await signatureCode();
+  const { checkAuthenticodeSignature, parseAuthenticodeSignatures, requiredDigests } = await signatureCode();
   const parsed = parseAuthenticodeSignatures(layout.pkcs7.bytes);
   if (parsed.error) throw new Malformed(parsed.error);
   // One pass over the file for every digest algorithm; the signature checks run meanwhile
-  // (their WebCrypto work and JS parsing fill the time spent waiting for reads), and each
+  // (their public-key work and DER parsing fill the time spent waiting for reads), and each
   // compares its digest once hashing is done. Promise.all observes both from the start, so
   // an I/O error while hashing is never an unhandled rejection.
   const algorithms = requiredDigests(parsed);
@@ -179,7 +177,7 @@ async function verifySigned(
     void early?.stop();
     hashing = hashRanges(file, ranges, algorithms);
   }
-  const ctx = { engine: opts.engine ?? signingCryptoEngine(), imageDigests: hashing, now: opts.now ?? new Date() };
+  const ctx = { imageDigests: hashing, now: opts.now ?? new Date() };
   const [, entries] = await Promise.all([hashing, Promise.all(parsed.signatures.map((sig) => checkAuthenticodeSignature(sig, ctx)))]);
   result.signatures.push(...entries);
   result.status = combinedStatus(result.signatures);
@@ -199,7 +197,7 @@ export async function planImageDigest(file: RandomAccessFile): Promise<{ ranges:
     if (!table) return undefined;
     const layout = await readCertificateTable(file, table.offset, table.size);
     if (layout.error || !layout.pkcs7) return undefined;
-    const [{ parseAuthenticodeSignatures, requiredDigests }] = await signatureCode();
+    const { parseAuthenticodeSignatures, requiredDigests } = await signatureCode();
     const parsed = parseAuthenticodeSignatures(layout.pkcs7.bytes);
     if (parsed.error) return undefined;
     return { ranges: authenticodeDigestRanges(headers, table), algorithms: requiredDigests(parsed) };

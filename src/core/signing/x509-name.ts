@@ -5,7 +5,8 @@
  * separators in double quotes, e.g. `CN=DigiCert Trusted G4 Code Signing RSA4096 SHA384
  * 2021 CA1, O="DigiCert, Inc.", C=US`. Unknown attribute types appear as `OID.<oid>`.
  */
-import type { RelativeDistinguishedNames } from 'pkijs';
+import { stringValue, TAG_CLASS_UNIVERSAL, type DerElement } from './der.js';
+import type { X509Name } from './x509-certificate.js';
 
 const SHORT_NAMES: Record<string, string> = {
   '2.5.4.3': 'CN',
@@ -31,19 +32,35 @@ export interface NameAttribute {
   value: string;
 }
 
-function attributeValue(value: unknown): string {
-  const block = (value as { valueBlock?: { value?: unknown; valueHexView?: Uint8Array } } | undefined)?.valueBlock;
-  if (block && typeof block.value === 'string') return block.value;
-  if (block?.valueHexView) return `#${Buffer.from(block.valueHexView).toString('hex')}`;
-  return '';
+/** ASN.1 types that are UTF-8 text though not UTF8String: TIME, DATE, TIME-OF-DAY, DATE-TIME, DURATION. */
+const UTF8_TEXT_TAGS: ReadonlySet<number> = new Set([14, 31, 32, 33, 34]);
+const UTC_TIME = 23;
+const GENERALIZED_TIME = 24;
+
+/**
+ * An attribute value as text, as names have always been shown here: a character string
+ * decoded (der.ts stringValue), any other primitive value as `#` and the hex of its
+ * content, a constructed value, NULL, an OID or a time as the empty string.
+ */
+function attributeValue(value: DerElement): string {
+  if (value.constructed) return '';
+  if (value.tagClass === TAG_CLASS_UNIVERSAL) {
+    if (value.tagNumber === UTC_TIME || value.tagNumber === GENERALIZED_TIME || value.tagNumber === 5 || value.tagNumber === 6 || value.tagNumber === 13) return '';
+    if (UTF8_TEXT_TAGS.has(value.tagNumber)) return stringValue({ ...value, tagNumber: 12 }) ?? '';
+    const text = stringValue(value);
+    if (text !== undefined) return text;
+    // A BIT STRING's hex leaves out its unused-bits octet.
+    if (value.tagNumber === 3) return `#${Buffer.from(value.content.subarray(1)).toString('hex')}`;
+  }
+  return `#${Buffer.from(value.content).toString('hex')}`;
 }
 
 /** Attributes in encoded order (least specific first, usually C ... CN). */
-export function nameAttributes(name: RelativeDistinguishedNames): NameAttribute[] {
-  return name.typesAndValues.map((tv) => ({
-    oid: tv.type,
-    key: SHORT_NAMES[tv.type] ?? `OID.${tv.type}`,
-    value: attributeValue(tv.value),
+export function nameAttributes(name: X509Name): NameAttribute[] {
+  return name.attributes.map((a) => ({
+    oid: a.oid,
+    key: SHORT_NAMES[a.oid] ?? `OID.${a.oid}`,
+    value: attributeValue(a.value),
   }));
 }
 
@@ -58,11 +75,11 @@ export function formatAttributes(attrs: readonly NameAttribute[]): string {
     .join(', ');
 }
 
-export function formatName(name: RelativeDistinguishedNames): string {
+export function formatName(name: X509Name): string {
   return formatAttributes(nameAttributes(name));
 }
 
-export function commonName(name: RelativeDistinguishedNames): string | undefined {
+export function commonName(name: X509Name): string | undefined {
   const cns = nameAttributes(name).filter((a) => a.oid === '2.5.4.3');
   return cns[cns.length - 1]?.value;
 }

@@ -10,6 +10,13 @@ import { namesEqual } from './name-equality.js';
 import { verifySignature } from './public-key-signature.js';
 
 const MAX_DEPTH = 10;
+/**
+ * Embedded certificates tried as the issuer of one link. More than one legitimately carries
+ * the issuer's name when a CA was re-keyed or cross-signed (two or three); a signature that
+ * embeds hundreds with the same name (each a public-key operation, a large RSA key a few
+ * milliseconds) is an attack on the verifier's time, so only the first few are tried.
+ */
+export const MAX_ISSUER_CANDIDATES = 4;
 
 function signedBy(cert: EmbeddedCertificate, issuer: EmbeddedCertificate): boolean {
   return verifySignature(cert.cert.tbs, cert.cert.signature, issuer.cert, cert.cert.signatureAlgorithm);
@@ -45,7 +52,7 @@ export function buildChain(
       break;
     }
     let issuer: EmbeddedCertificate | undefined;
-    for (const c of candidates) {
+    for (const c of candidates.slice(0, MAX_ISSUER_CANDIDATES)) {
       if (signedBy(current, c)) {
         issuer = c;
         break;
@@ -53,7 +60,10 @@ export function buildChain(
     }
     if (!issuer) {
       status = 'invalid';
-      problem = `"${summarizeCertificate(current).subject}" does not verify with the key of its embedded issuer "${summarizeCertificate(candidates[0]!).subject}"`;
+      problem =
+        candidates.length > MAX_ISSUER_CANDIDATES
+          ? `the signature embeds ${candidates.length} certificates named "${summarizeCertificate(current).issuer}"; the first ${MAX_ISSUER_CANDIDATES} were tried and none verifies "${summarizeCertificate(current).subject}"`
+          : `"${summarizeCertificate(current).subject}" does not verify with the key of its embedded issuer "${summarizeCertificate(candidates[0]!).subject}"`;
       break;
     }
     path.push(issuer);

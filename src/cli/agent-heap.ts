@@ -20,8 +20,9 @@
  * objects that outlive a young collection (about one every 17 s at the agent's allocation
  * rate: the scan report kept for a scan interval, timers, DNS and hosts-file results). So
  * `vigil run` also has V8 collect in full every 5 minutes (collectGarbagePeriodically):
- * some 15 ms of CPU each time, and the old generation then holds at most 5 minutes of that
- * garbage (about 0.6 MB) instead of 8 MB.
+ * 15 to 35 ms of CPU each time, and the old generation then holds at most 5 minutes of that
+ * garbage (about 0.6 MB) instead of 8 MB. In a 25-minute soak the heap stayed at 14.3 MB
+ * (it grew 2.8 MB without), the live heap after each collection 11.7 to 12.0 MB.
  */
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';

@@ -15,7 +15,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { EXIT, UsageError, type CliIo } from '../io.js';
 import { parseOptions } from '../parse-options.js';
-import { limitHeapGrowth } from '../agent-heap.js';
+import { collectGarbagePeriodically, limitHeapGrowth } from '../agent-heap.js';
 import { createJsonLogger, type Logger } from '../../core/logging/logger.js';
 import type { AgentConfig } from '../../core/config/schema.js';
 import { formatConfigProblem, loadEffectiveConfig, packsNamedByPolicy } from '../../core/config/effective.js';
@@ -77,6 +77,7 @@ async function loadConfig(file: string | undefined, io: CliIo): Promise<{ config
 export function main(argv: string[], io: CliIo): Promise<number> {
   // The agent's process only (tests call runMain in their own process).
   limitHeapGrowth();
+  collectGarbagePeriodically();
   return runMain(argv, io, {});
 }
 

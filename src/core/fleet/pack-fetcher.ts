@@ -10,6 +10,7 @@ import { endpointUrl } from '../report/server-url.js';
 import { networkErrorDetail } from '../report/protocol-client.js';
 import { MAX_PACK_BYTES } from '../pack/load.js';
 import type { FetchLike } from '../report/transport.js';
+import { requestDeadline } from '../report/request-deadline.js';
 
 export type PackFetchResult =
   | { ok: true; text: string }
@@ -37,25 +38,29 @@ export class PackFetcher {
       'user-agent': this.o.userAgent ?? 'vigil-agent',
       ...signRequest(cred, { method: 'GET', path: apiPath, body: new Uint8Array(0) }, { nowMs: Date.now() + (this.o.clockOffsetMs?.() ?? 0) }),
     };
-    const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 60_000);
-    const signal = this.o.signal ? AbortSignal.any([this.o.signal, timeout]) : timeout;
-    let res;
+    // Disposed once the body is read: the signal also bounds the reading (request-deadline.ts).
+    const deadline = requestDeadline(this.o.timeoutMs ?? 60_000, this.o.signal);
     try {
-      res = await this.o.fetch(endpointUrl(this.o.serverUrl, apiPath).href, { method: 'GET', headers, signal });
-    } catch (err) {
-      return { ok: false, kind: 'retry', message: `cannot fetch pack ${id} v${version}: ${networkErrorDetail(err)}` };
+      let res;
+      try {
+        res = await this.o.fetch(endpointUrl(this.o.serverUrl, apiPath).href, { method: 'GET', headers, signal: deadline.signal });
+      } catch (err) {
+        return { ok: false, kind: 'retry', message: `cannot fetch pack ${id} v${version}: ${networkErrorDetail(err)}` };
+      }
+      const declared = Number(res.headers.get('content-length') ?? '0');
+      if (declared > MAX_PACK_BYTES * 2) return { ok: false, kind: 'retry', message: `pack ${id} v${version}: the response of ${declared} bytes is too large` };
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        return { ok: false, kind: 'retry', message: `pack ${id} v${version}: connection lost while reading it (${(err as Error).message})` };
+      }
+      if (res.status === 200) return { ok: true, text };
+      const detail = text.length < 2000 ? (/"message":"([^"]*)"/.exec(text)?.[1] ?? '') : '';
+      const message = `the server answered HTTP ${res.status} for pack ${id} v${version}${detail ? `: ${detail}` : ''}`;
+      return { ok: false, kind: res.status === 404 || res.status === 403 ? 'refused' : 'retry', message };
+    } finally {
+      deadline.dispose();
     }
-    const declared = Number(res.headers.get('content-length') ?? '0');
-    if (declared > MAX_PACK_BYTES * 2) return { ok: false, kind: 'retry', message: `pack ${id} v${version}: the response of ${declared} bytes is too large` };
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (err) {
-      return { ok: false, kind: 'retry', message: `pack ${id} v${version}: connection lost while reading it (${(err as Error).message})` };
-    }
-    if (res.status === 200) return { ok: true, text };
-    const detail = text.length < 2000 ? (/"message":"([^"]*)"/.exec(text)?.[1] ?? '') : '';
-    const message = `the server answered HTTP ${res.status} for pack ${id} v${version}${detail ? `: ${detail}` : ''}`;
-    return { ok: false, kind: res.status === 404 || res.status === 403 ? 'refused' : 'retry', message };
   }
 }

@@ -28,6 +28,7 @@ import { signRequest, type DeviceCredential } from './hmac-auth.js';
 import { endpointUrl } from './server-url.js';
 import { parseRetryAfter } from './backoff.js';
 import type { FetchLike, FetchResponseLike } from './transport.js';
+import { requestDeadline } from './request-deadline.js';
 
 export type ReportFailureKind = 'network' | 'timeout' | 'http' | 'bad-response';
 
@@ -123,20 +124,24 @@ export class ProtocolClient {
       );
     }
     const url = endpointUrl(this.opts.serverUrl, apiPath).href;
-    let res: FetchResponseLike;
+    // Disposed once the body is read: the signal also bounds the reading (request-deadline.ts).
+    const deadline = requestDeadline(this.timeoutMs, this.opts.signal);
     try {
-      const timeout = AbortSignal.timeout(this.timeoutMs);
-      const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, timeout]) : timeout;
-      res = await this.opts.fetch(url, { method: 'POST', headers, body: encoded.bytes, signal });
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      if (this.opts.signal?.aborted) return { ok: false, kind: 'network', message: 'stopped before the server answered' };
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-        return { ok: false, kind: 'timeout', message: `no answer from ${this.opts.serverUrl.host} within ${this.timeoutMs} ms` };
+      let res: FetchResponseLike;
+      try {
+        res = await this.opts.fetch(url, { method: 'POST', headers, body: encoded.bytes, signal: deadline.signal });
+      } catch (err) {
+        const e = err as Error & { cause?: { code?: string } };
+        if (this.opts.signal?.aborted) return { ok: false, kind: 'network', message: 'stopped before the server answered' };
+        if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+          return { ok: false, kind: 'timeout', message: `no answer from ${this.opts.serverUrl.host} within ${this.timeoutMs} ms` };
+        }
+        return { ok: false, kind: 'network', message: `cannot reach ${this.opts.serverUrl.host}: ${networkErrorDetail(err)}` };
       }
-      return { ok: false, kind: 'network', message: `cannot reach ${this.opts.serverUrl.host}: ${networkErrorDetail(err)}` };
+      return await this.readResponse(res, schema);
+    } finally {
+      deadline.dispose();
     }
-    return this.readResponse(res, schema);
   }
 
   private async readResponse<T>(res: FetchResponseLike, schema: z.ZodType<T>): Promise<Attempt<T>> {

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -5,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { failureAction, ProtocolClient } from '../../../src/core/report/protocol-client.js';
 import { checkTimestamp } from '../../../src/core/report/hmac-auth.js';
 import type { FetchLike } from '../../../src/core/report/transport.js';
+import { createNodeHttpFetch } from '../../../src/core/report/node-http-fetch.js';
 import { connectionAlert, heartbeatFor } from '../../server/helpers/sample-reports.js';
 
 const CRED = { deviceId: 'dev_AAAAAAAAAAAAAAAAAAAAAA', deviceSecret: 'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc' };
@@ -120,5 +122,22 @@ describe('ProtocolClient', () => {
     expect(r.ok).toBe(true);
     expect(seen).toEqual([String(agentNow / 1000), String(serverNow / 1000)]);
     expect(client.clockOffset).toBe(3600_000);
+  });
+
+  it("keeps nothing per request on the agent's long-lived signal (issue 11: the running agent's growth)", async () => {
+    const url = await scripted((_req, _body, res) => json(res, 200, { ok: true, heartbeatIntervalSec: 10, serverTime: new Date().toISOString() }));
+    const transport = createNodeHttpFetch();
+    const agent = new AbortController();
+    const client = new ProtocolClient({ serverUrl: url, fetch: transport.fetch, signal: agent.signal });
+    try {
+      for (let i = 0; i < 50; i++) expect((await client.heartbeat(CRED, heartbeatFor(CRED.deviceId))).ok).toBe(true);
+    } finally {
+      transport.close();
+    }
+    expect(getEventListeners(agent.signal, 'abort')).toHaveLength(0);
+    // Node 20 keeps a WeakRef per AbortSignal.any() call in the source signal, for as long
+    // as that signal lives (the agent's: the whole process); the agent must not make them.
+    const dependants = Object.getOwnPropertySymbols(agent.signal).find((s) => s.description === 'kDependantSignals');
+    if (dependants !== undefined) expect((agent.signal as unknown as Record<symbol, Set<unknown> | undefined>)[dependants]?.size ?? 0).toBe(0);
   });
 });
